@@ -1,0 +1,52 @@
+# OpenBin: `make serve` and `make test` are all a new user needs.
+SHELL := /bin/bash
+PYENV_PY := $(lastword $(sort $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13.*/bin/python3)))
+PYTHON ?= $(if $(PYENV_PY),$(PYENV_PY),python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .venv-sam
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: install serve test lint unit e2e build sam-venv clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements-dev.txt layers/common/requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check \
+		-r layers/common/requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+# aws-sam-cli pins its own boto3/pydantic, so it lives apart from the app's venv.
+sam-venv: $(SAM_VENV)/.installed
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-sam.txt
+	@touch $@
+
+serve: install
+	$(BIN)/openbin serve
+
+lint: install sam-venv
+	$(BIN)/ruff check .
+	$(BIN)/cfn-lint template.yaml
+	$(SAM_VENV)/bin/sam validate --lint
+
+test: lint
+	$(BIN)/pytest
+
+unit: install
+	$(BIN)/pytest tests/unit tests/handler
+
+e2e: install
+	$(BIN)/pytest tests/e2e
+
+build: sam-venv
+	PATH="$(dir $(PYTHON)):$$PATH" $(SAM_VENV)/bin/sam build
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache

@@ -1,0 +1,14 @@
+"""CreateBinFunction: POST /v3/b."""
+
+from openbin.api import bins
+from openbin.api.http import build_resolver, lambda_handler
+
+app = build_resolver()
+
+
+@app.post("/v3/b")
+def create_bin():
+    return bins.create(app)
+
+
+handler = lambda_handler(app)

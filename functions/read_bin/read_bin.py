@@ -1,0 +1,19 @@
+"""ReadBinFunction: GET /v3/b/{binId}, /v3/b/{binId}/latest and /v3/b/{binId}/{version}."""
+
+from openbin.api import bins
+from openbin.api.http import build_resolver, lambda_handler
+
+app = build_resolver()
+
+
+@app.get("/v3/b/<bin_id>")
+def read_bin(bin_id: str):
+    return bins.read(app, bin_id)
+
+
+@app.get("/v3/b/<bin_id>/<version>")
+def read_bin_version(bin_id: str, version: str):
+    return bins.read(app, bin_id, version)
+
+
+handler = lambda_handler(app)

@@ -1,0 +1,147 @@
+"""What every function shares at the HTTP edge: the resolver, the one map from domain errors
+to HTTP answers, header and body access, and JSON responses.
+
+Nothing here logs keys or record bodies: only route, status and the error's kind.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
+
+from openbin.errors import (
+    InvalidRequest,
+    NotAllowed,
+    NotAuthenticated,
+    NotFound,
+    OpenBinError,
+    Unavailable,
+)
+from openbin.services.auth import Credentials
+
+JSON = "application/json; charset=utf-8"
+COMPACT = (",", ":")
+ROUTE_NOT_FOUND = "Route not found"
+UNAVAILABLE = "Service temporarily unavailable, please retry"
+INTERNAL = "Internal server error"
+
+# The one place where a domain error becomes an HTTP status.
+STATUS_BY_ERROR: tuple[tuple[type[OpenBinError], int], ...] = (
+    (InvalidRequest, 400),
+    (NotAuthenticated, 401),
+    (NotAllowed, 403),
+    (NotFound, 404),
+    (Unavailable, 503),
+)
+
+logger = Logger()
+metrics = Metrics()
+
+
+def status_of(error: OpenBinError) -> int:
+    for cls, status in STATUS_BY_ERROR:
+        if isinstance(error, cls):
+            return status
+    return 500
+
+
+def json_response(status: int, body: str | dict | list, headers: dict | None = None) -> Response:
+    text = (
+        body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, separators=COMPACT)
+    )
+    return Response(status_code=status, content_type=JSON, body=text, headers=headers or {})
+
+
+def error_response(status: int, message: str, **extra: object) -> Response:
+    return json_response(status, {"message": message, **extra})
+
+
+def build_resolver() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver()
+
+    @app.exception_handler(OpenBinError)
+    def _domain_error(error: OpenBinError) -> Response:
+        status = status_of(error)
+        logger.info("request refused", extra={"status": status, "error": type(error).__name__})
+        return error_response(status, error.message, **error.extra)
+
+    @app.exception_handler([ClientError, BotoCoreError])
+    def _storage_error(error: Exception) -> Response:
+        code = (
+            error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
+        )
+        logger.warning("storage failure", extra={"error": type(error).__name__, "code": code})
+        metrics.add_metric(name="StorageFailures", unit=MetricUnit.Count, value=1)
+        return error_response(503, UNAVAILABLE)
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.exception("unexpected error")
+        return error_response(500, INTERNAL)
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response:
+        return error_response(404, ROUTE_NOT_FOUND)
+
+    return app
+
+
+def lambda_handler(app: APIGatewayHttpResolver):
+    """The Lambda entry point for a function's resolver."""
+
+    @metrics.log_metrics
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict, context) -> dict:
+        try:
+            return app.resolve(event, context)
+        except Exception:  # a malformed event, before any route runs: still a JSON answer
+            logger.exception("could not resolve event")
+            return {
+                "statusCode": 500,
+                "headers": {"Content-Type": JSON},
+                "body": json.dumps({"message": INTERNAL}),
+            }
+
+    return handler
+
+
+# -- request access ----------------------------------------------------------------------------
+def header(app: APIGatewayHttpResolver, name: str) -> str | None:
+    """A request header, case-insensitively (payload 2.0 already lower-cases names)."""
+    headers = app.current_event.headers or {}
+    value = headers.get(name.lower())
+    if value is None:
+        for key, candidate in headers.items():
+            if key.lower() == name.lower():
+                return candidate
+    return value
+
+
+def query(app: APIGatewayHttpResolver, name: str) -> str | None:
+    return (app.current_event.query_string_parameters or {}).get(name)
+
+
+def credentials(app: APIGatewayHttpResolver) -> Credentials:
+    return Credentials(
+        master_key=header(app, "X-Master-Key"), access_key=header(app, "X-Access-Key")
+    )
+
+
+def body_bytes(app: APIGatewayHttpResolver) -> bytes:
+    """The body exactly as sent (sizes are counted on these bytes)."""
+    event = app.current_event
+    body = event.body
+    if body is None:
+        return b""
+    if event.is_base64_encoded:
+        try:
+            return base64.b64decode(body, validate=False)
+        except ValueError:
+            raise InvalidRequest("Invalid JSON provided") from None
+    return body.encode("utf-8", "surrogateescape")

@@ -1,0 +1,37 @@
+"""Domain errors. They carry the client-facing message; ``openbin.api.http`` is the one place
+that turns each kind into an HTTP status."""
+
+from __future__ import annotations
+
+
+class OpenBinError(Exception):
+    """Base class: ``message`` is shown to the client as ``{"message": ...}``."""
+
+    def __init__(self, message: str, **extra: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class InvalidRequest(OpenBinError):
+    """The request itself is malformed (bad header, body, id or version)."""
+
+
+class NotAuthenticated(OpenBinError):
+    """No key, an unknown key, or a key of another account."""
+
+
+class NotAllowed(OpenBinError):
+    """A known caller that may not do this: permissions, allowance, plan limits, blocked."""
+
+
+class NotFound(OpenBinError):
+    """The resource does not exist (or is not the caller's)."""
+
+
+class SchemaMismatch(InvalidRequest):
+    """The record does not match its collection's schema doc."""
+
+
+class Unavailable(OpenBinError):
+    """Storage failed in a way the client should retry."""

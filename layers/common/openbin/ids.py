@@ -1,0 +1,18 @@
+"""IDs: 24 lowercase hex characters; 8 of creation time in seconds, then 16 from a CSPRNG."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+
+_ID_RE = re.compile(r"[0-9a-f]{24}")
+
+
+def new_id(now: float | None = None) -> str:
+    seconds = int(time.time() if now is None else now) & 0xFFFFFFFF
+    return f"{seconds:08x}{secrets.token_hex(8)}"
+
+
+def is_id(value: str | None) -> bool:
+    return value is not None and _ID_RE.fullmatch(value) is not None

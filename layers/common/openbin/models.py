@@ -1,0 +1,81 @@
+"""Plain data objects the services and repositories exchange."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PERMISSIONS = ("create", "read", "update", "delete")
+
+
+@dataclass(slots=True)
+class Account:
+    account_id: str
+    plan: str
+    requests_remaining: int
+    created_at: str
+    blocked: bool = False
+
+
+@dataclass(slots=True)
+class KeyRecord:
+    """What is stored for a key: its hash, never the key."""
+
+    key_hash: str
+    account_id: str
+    kind: str  # "master" or "access"
+    created_at: str
+    access_key_id: str | None = None
+    name: str | None = None
+    permissions: dict[str, bool] = field(default_factory=dict)
+
+    def may(self, action: str) -> bool:
+        return self.kind == "master" or bool(self.permissions.get(action))
+
+
+@dataclass(slots=True)
+class RecordRef:
+    """Where a record's bytes live: compressed inline, or an S3 object key."""
+
+    size: int  # UTF-8 bytes of the JSON as sent
+    inline: bytes | None = None
+    s3_key: str | None = None
+
+
+@dataclass(slots=True)
+class Bin:
+    bin_id: str
+    owner_id: str | None
+    private: bool
+    created_at: str
+    latest_version: int
+    record: RecordRef
+    revision: str
+    name: str | None = None
+    collection_id: str | None = None
+
+
+@dataclass(slots=True)
+class Version:
+    bin_id: str
+    version: int
+    record: RecordRef
+    created_at: str
+
+
+@dataclass(slots=True)
+class Collection:
+    collection_id: str
+    owner_id: str
+    name: str
+    created_at: str
+    schema_doc_id: str | None = None
+
+
+@dataclass(slots=True)
+class SchemaDoc:
+    schema_doc_id: str
+    owner_id: str
+    name: str
+    schema: str  # the JSON Schema as JSON text
+    created_at: str
+    revision: int = 0

@@ -1,0 +1,109 @@
+"""Who is calling, and what they may do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openbin.errors import NotAllowed, NotAuthenticated
+from openbin.keys import hash_key, looks_like_key
+from openbin.models import Account, Bin, KeyRecord
+from openbin.settings import Settings
+from openbin.storage import Storage
+from openbin.storage.accounts import ChargeRefused
+
+MASTER = "X-Master-Key"
+ACCESS = "X-Access-Key"
+BLOCKED = "Account blocked. Contact the administrator"
+NO_OWNER = "Bin not associated to any user account"
+# The verb each action uses in messages ("to read a private bin", "to read the bin.").
+PERMISSION_TEXT = {
+    "create": "create a bin",
+    "read": "read the bin",
+    "update": "update the bin",
+    "delete": "delete the bin",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """The key a request carried (the master key wins when both are sent)."""
+
+    master_key: str | None = None
+    access_key: str | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.master_key is not None or self.access_key is not None
+
+    @property
+    def header(self) -> str:
+        return MASTER if self.master_key is not None else ACCESS
+
+    @property
+    def kind(self) -> str:
+        return "master" if self.master_key is not None else "access"
+
+    @property
+    def key(self) -> str | None:
+        return self.master_key if self.master_key is not None else self.access_key
+
+
+def key_lookup(storage: Storage, credentials: Credentials) -> tuple[str, dict] | None:
+    """The (table, key) to fetch for these credentials, or None when there is nothing to look up.
+    A value that cannot be a key is refused without a lookup."""
+    if not credentials.present:
+        return None
+    if not looks_like_key(credentials.key):
+        raise NotAuthenticated(f"Invalid {credentials.header} provided")
+    return storage.keys.table, storage.keys.key(hash_key(credentials.key))
+
+
+def identify(credentials: Credentials, item: dict | None) -> KeyRecord | None:
+    """Turn the looked-up key item into the caller; an unknown key is never ignored."""
+    if not credentials.present:
+        return None
+    from openbin.storage.keys import KeyRepository
+
+    record = KeyRepository.from_item(item) if item else None
+    if record is None or record.kind != credentials.kind:
+        raise NotAuthenticated(f"Invalid {credentials.header} provided")
+    return record
+
+
+def require_permission(caller: KeyRecord, credentials: Credentials, action: str) -> None:
+    if not caller.may(action):
+        raise NotAllowed(f"{ACCESS} passed does not have permission to {PERMISSION_TEXT[action]}.")
+
+
+def authorize_bin(bin: Bin, caller: KeyRecord | None, credentials: Credentials, action: str) -> str:
+    """Check that the caller may ``action`` this bin; returns the account to charge."""
+    if bin.owner_id is None:
+        raise NotAllowed(NO_OWNER)
+    public_access = not bin.private and action in ("read", "update")
+    if caller is None:
+        if public_access:
+            return bin.owner_id
+        raise NotAuthenticated(
+            f"You need to pass {MASTER} or {ACCESS} in the header to {action} a private bin"
+        )
+    if caller.account_id != bin.owner_id and not public_access:
+        raise NotAuthenticated(
+            f"{credentials.header} is invalid or the bin doesn't belong to your account"
+        )
+    require_permission(caller, credentials, action)
+    return caller.account_id
+
+
+def charge(storage: Storage, account_id: str, settings: Settings) -> Account:
+    """Count one request against the account's allowance."""
+    try:
+        return storage.accounts.charge(account_id)
+    except ChargeRefused as refused:
+        account = refused.account
+        if account is None:
+            raise NotAllowed(NO_OWNER) from None
+        if account.blocked:
+            raise NotAllowed(BLOCKED) from None
+        raise NotAllowed(
+            f"Requests exhausted. Buy additional requests at {settings.pricing_url}"
+        ) from None

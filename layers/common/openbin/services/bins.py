@@ -1,0 +1,250 @@
+"""Creating, reading and updating bins, in the order of checks the contract prescribes:
+ID shape → key → resource → permission → allowance → headers and body → versions → plan limits
+→ schema."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+
+from openbin import ids
+from openbin.clock import now_iso
+from openbin.errors import InvalidRequest, NotAllowed, NotFound, Unavailable
+from openbin.models import Bin, Collection, RecordRef, SchemaDoc
+from openbin.services import auth
+from openbin.services.auth import Credentials
+from openbin.storage import Storage
+from openbin.storage.bins import RevisionConflict
+from openbin.storage.dynamo import batch_get
+from openbin.validation import (
+    parse_bool,
+    parse_record,
+    parse_version,
+    require_json_content_type,
+)
+
+INVALID_BIN_ID = "Invalid Bin Id provided"
+BIN_NOT_FOUND = "Bin not found or it doesn't belong to your account"
+VERSION_NOT_FOUND = "Bin version not found"
+COLLECTION_NOT_FOUND = (
+    "Collection not found or the Collection does not belong to the X-Master-Key provided"
+)
+MAX_UPDATE_ATTEMPTS = 50
+
+
+@dataclass(slots=True)
+class CreateRequest:
+    credentials: Credentials
+    content_type: str | None = None
+    private: str | None = None
+    name: str | None = None
+    collection_id: str | None = None
+    body: bytes = b""
+
+
+@dataclass(slots=True)
+class ReadRequest:
+    credentials: Credentials
+    bin_id: str
+    version: str | None = None
+    meta_header: str | None = None
+    meta_query: str | None = None
+    json_path: str | None = None
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a bin route answers: the record as JSON text (or JSONPath matches) and metadata."""
+
+    metadata: dict
+    requests_remaining: int
+    record_json: str | None = None
+    matches: list | None = None
+    meta: bool = True
+
+
+def new_revision() -> str:
+    return secrets.token_hex(8)
+
+
+def size_limit_message(plan: str) -> str:
+    if plan == "pro":
+        return "Pro users cannot create a record over 1mb"
+    return (
+        "Free users cannot create a record over 100kb. "
+        "Upgrade to Pro plan to create records upto 1mb"
+    )
+
+
+class BinService:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.settings = storage.settings
+
+    # -- create -----------------------------------------------------------------------------
+    def create(self, request: CreateRequest) -> Outcome:
+        storage, creds = self.storage, request.credentials
+        if not creds.present:
+            raise auth.NotAuthenticated(
+                f"You need to pass {auth.MASTER} or {auth.ACCESS} in the header to create a bin"
+            )
+        wanted = [auth.key_lookup(storage, creds)]
+        collection_wanted = request.collection_id is not None and ids.is_id(request.collection_id)
+        if collection_wanted:
+            wanted.append(
+                (storage.collections.table, storage.collections.key(request.collection_id))
+            )
+        found = batch_get(storage.db, wanted)
+        caller = auth.identify(creds, found[0])
+        auth.require_permission(caller, creds, "create")
+        account = auth.charge(storage, caller.account_id, self.settings)
+
+        require_json_content_type(request.content_type)
+        private = parse_bool("X-Bin-Private", request.private, True)
+        name = request.name
+        if name is not None and (not name.strip() or len(name) > 128):
+            raise InvalidRequest("X-Bin-Name cannot be blank or over 128 characters")
+        if request.collection_id is not None and not collection_wanted:
+            raise InvalidRequest("Invalid X-Collection-Id provided")
+        value, text = parse_record(request.body, self.settings.max_json_depth)
+
+        collection = None
+        if collection_wanted:
+            item = found[1]
+            collection = storage.collections.from_item(item) if item else None
+            if collection is None or collection.owner_id != caller.account_id:
+                raise NotFound(COLLECTION_NOT_FOUND)
+        self._check_size(len(request.body), account.plan)
+        self._check_schema(collection, value)
+
+        data = text.encode("utf-8")
+        bin_id = ids.new_id()
+        record = storage.records.save(bin_id, data)
+        bin = Bin(
+            bin_id=bin_id,
+            owner_id=caller.account_id,
+            private=private,
+            created_at=now_iso(),
+            latest_version=0,
+            record=record,
+            revision=new_revision(),
+            name=name,
+            collection_id=collection.collection_id if collection else None,
+        )
+        try:
+            storage.bins.create(bin)
+        except Exception:
+            storage.records.discard(record)
+            raise
+        metadata = {"id": bin.bin_id, "createdAt": bin.created_at, "private": bin.private}
+        if name is not None:
+            metadata["name"] = name
+        if collection is not None:
+            metadata["collectionId"] = collection.collection_id
+        return Outcome(metadata, account.requests_remaining, record_json=text)
+
+    def _check_size(self, size: int, plan: str) -> None:
+        if size > self.settings.record_limit(plan):
+            raise NotAllowed(size_limit_message(plan))
+
+    def _check_schema(self, collection: Collection | None, value: object) -> None:
+        if collection is None or not collection.schema_doc_id:
+            return
+        doc: SchemaDoc | None = self.storage.schema_docs.get(collection.schema_doc_id)
+        if doc is None:  # detached concurrently: nothing to validate against
+            return
+        from openbin import schemas
+
+        schemas.validate(doc, value)
+
+    # -- read -------------------------------------------------------------------------------
+    def read(self, request: ReadRequest) -> Outcome:
+        storage, creds = self.storage, request.credentials
+        if not ids.is_id(request.bin_id):
+            raise InvalidRequest(INVALID_BIN_ID)
+        # Ask for the key, the bin and (when the path names one) the version in one round trip;
+        # the version's own errors are raised later, in the contract's order.
+        try:
+            version = parse_version(request.version)
+        except InvalidRequest:
+            version, version_error = None, True
+        else:
+            version_error = False
+        wanted = [(storage.bins.bins_table, storage.bins.key(request.bin_id))]
+        key_wanted = auth.key_lookup(storage, creds)
+        if key_wanted:
+            wanted.append(key_wanted)
+        if version is not None:
+            wanted.append(
+                (storage.bins.versions_table, storage.bins.version_key(request.bin_id, version))
+            )
+        found = batch_get(storage.db, wanted)
+        caller = auth.identify(creds, found[1] if key_wanted else None)
+        if found[0] is None:
+            raise NotFound(BIN_NOT_FOUND)
+        bin = storage.bins.from_item(found[0])
+        account_id = auth.authorize_bin(bin, caller, creds, "read")
+        account = auth.charge(storage, account_id, self.settings)
+
+        meta = parse_bool("X-Bin-Meta", request.meta_header, True)
+        meta = parse_bool("meta", request.meta_query, True) and meta
+        if version_error:
+            raise InvalidRequest("Bin version is invalid")
+        record = self._record_at(bin, version, found[-1] if version is not None else None)
+
+        metadata = read_metadata(bin, version)
+        data = storage.records.load(record)
+        if request.json_path is not None:
+            from openbin import jsonpath
+
+            matches = jsonpath.query(
+                json.loads(data),
+                request.json_path,
+                self.settings.jsonpath_max_length,
+                self.settings.jsonpath_max_steps,
+            )
+            return Outcome(metadata, account.requests_remaining, matches=matches, meta=meta)
+        return Outcome(
+            metadata, account.requests_remaining, record_json=data.decode("utf-8"), meta=meta
+        )
+
+    def _record_at(self, bin: Bin, version: int | None, item: dict | None) -> RecordRef:
+        if version is None or version == bin.latest_version:
+            return bin.record
+        if version > bin.latest_version or item is None:
+            raise NotFound(VERSION_NOT_FOUND)
+        return self.storage.bins.version_from_item(item).record
+
+    # -- update (domain only for now; the HTTP route arrives with the lifecycle issue) -------
+    def write_version(self, bin_id: str, data: bytes, versioned: bool) -> int | None:
+        """Store ``data`` as the bin's new latest record. Versioned: appended as version n+1
+        (returned); unversioned, or past the version limit: the latest is replaced in place."""
+        storage = self.storage
+        record = storage.records.save(bin_id, data)
+        for _ in range(MAX_UPDATE_ATTEMPTS):
+            bin = storage.bins.get(bin_id)
+            if bin is None:
+                storage.records.discard(record)
+                raise NotFound(BIN_NOT_FOUND)
+            try:
+                if versioned and bin.latest_version < self.settings.max_versions:
+                    return storage.bins.append_version(bin, record, now_iso(), new_revision())
+                storage.bins.replace_latest(bin, record, new_revision())
+            except RevisionConflict:
+                continue
+            storage.records.discard(bin.record)
+            return None
+        storage.records.discard(record)
+        raise Unavailable("Service temporarily unavailable, please retry")
+
+
+def read_metadata(bin: Bin, version: int | None) -> dict:
+    metadata = {"id": bin.bin_id, "private": bin.private, "createdAt": bin.created_at}
+    if bin.name is not None:
+        metadata["name"] = bin.name
+    if bin.collection_id:
+        metadata["collectionId"] = bin.collection_id
+    if version is not None:
+        metadata["version"] = version
+    return metadata

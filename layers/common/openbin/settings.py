@@ -1,0 +1,60 @@
+"""Deployment settings: one pydantic model read from the environment.
+
+Every field's alias is the environment variable that ``template.yaml`` sets (a test checks that
+the two agree). Settings are read on first use, never at import time, so tests can change the
+environment and call ``get_settings.cache_clear()``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ENV_PREFIX = "OPENBIN_"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True, extra="ignore")
+
+    bins_table: str = Field(alias="OPENBIN_BINS_TABLE")
+    versions_table: str = Field(alias="OPENBIN_VERSIONS_TABLE")
+    keys_table: str = Field(alias="OPENBIN_KEYS_TABLE")
+    accounts_table: str = Field(alias="OPENBIN_ACCOUNTS_TABLE")
+    collections_table: str = Field(alias="OPENBIN_COLLECTIONS_TABLE")
+    schema_docs_table: str = Field(alias="OPENBIN_SCHEMA_DOCS_TABLE")
+    records_bucket: str = Field(alias="OPENBIN_RECORDS_BUCKET")
+
+    pricing_url: str = Field("https://jsonbin.io/pricing", alias="OPENBIN_PRICING_URL")
+    free_record_limit: int = Field(102_400, gt=0, alias="OPENBIN_FREE_RECORD_LIMIT")
+    pro_record_limit: int = Field(1_048_576, gt=0, alias="OPENBIN_PRO_RECORD_LIMIT")
+    free_requests: int = Field(10_000, ge=0, alias="OPENBIN_FREE_REQUESTS")
+    pro_requests: int = Field(100_000, ge=0, alias="OPENBIN_PRO_REQUESTS")
+    # Records whose compressed size is at most this many bytes live inside the DynamoDB item;
+    # larger ones go to S3 (a DynamoDB item is capped at 400 KB).
+    inline_record_limit: int = Field(16_384, ge=0, le=350_000, alias="OPENBIN_INLINE_RECORD_LIMIT")
+    max_versions: int = Field(1000, ge=0, alias="OPENBIN_MAX_VERSIONS")
+    max_json_depth: int = Field(100, ge=1, le=500, alias="OPENBIN_MAX_JSON_DEPTH")
+    jsonpath_max_length: int = Field(256, ge=1, alias="OPENBIN_JSONPATH_MAX_LENGTH")
+    # Upper bound on the nodes a JSONPath evaluation may visit before it is refused.
+    jsonpath_max_steps: int = Field(200_000, ge=1, alias="OPENBIN_JSONPATH_MAX_STEPS")
+
+    def record_limit(self, plan: str) -> int:
+        return self.pro_record_limit if plan == "pro" else self.free_record_limit
+
+    def plan_requests(self, plan: str) -> int:
+        return self.pro_requests if plan == "pro" else self.free_requests
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls.model_validate({k: v for k, v in env.items() if k.startswith(ENV_PREFIX)})
+
+
+PLANS = ("free", "pro")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

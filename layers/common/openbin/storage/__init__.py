@@ -1,0 +1,54 @@
+"""Repositories: the only code that knows table layouts and the S3 key scheme.
+
+``get_storage()`` wires them to the configured tables and the shared clients on first use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from openbin import aws
+from openbin.settings import Settings, get_settings
+from openbin.storage.accounts import AccountRepository
+from openbin.storage.bins import BinRepository
+from openbin.storage.collections import CollectionRepository, SchemaDocRepository
+from openbin.storage.keys import KeyRepository
+from openbin.storage.records import RecordStore
+
+
+@dataclass(frozen=True)
+class Storage:
+    settings: Settings
+    db: object
+    accounts: AccountRepository
+    keys: KeyRepository
+    bins: BinRepository
+    records: RecordStore
+    collections: CollectionRepository
+    schema_docs: SchemaDocRepository
+
+    @classmethod
+    def build(cls, settings: Settings, db, s3) -> Storage:
+        return cls(
+            settings=settings,
+            db=db,
+            accounts=AccountRepository(db, settings.accounts_table),
+            keys=KeyRepository(db, settings.keys_table),
+            bins=BinRepository(db, settings.bins_table, settings.versions_table),
+            records=RecordStore(s3, settings.records_bucket, settings.inline_record_limit),
+            collections=CollectionRepository(db, settings.collections_table),
+            schema_docs=SchemaDocRepository(db, settings.schema_docs_table),
+        )
+
+
+@cache
+def get_storage() -> Storage:
+    return Storage.build(get_settings(), aws.dynamodb(), aws.s3())
+
+
+def reset() -> None:
+    """Forget settings, clients and repositories (tests, or a changed environment)."""
+    get_storage.cache_clear()
+    get_settings.cache_clear()
+    aws.reset()

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from openbin.models import Account
+from openbin.storage.dynamo import flag, get_bool, get_n, is_condition_failure, n, s
+
+
+class ChargeRefused(Exception):
+    """The account could not be charged one request; ``account`` is its state (None: missing)."""
+
+    def __init__(self, account: Account | None) -> None:
+        super().__init__("charge refused")
+        self.account = account
+
+
+class AccountRepository:
+    def __init__(self, client, table: str) -> None:
+        self._db = client
+        self._table = table
+
+    @staticmethod
+    def key(account_id: str) -> dict:
+        return {"accountId": s(account_id)}
+
+    @staticmethod
+    def from_item(item: dict) -> Account:
+        return Account(
+            account_id=item["accountId"]["S"],
+            plan=item["plan"]["S"],
+            requests_remaining=get_n(item, "requestsRemaining"),
+            created_at=item["createdAt"]["S"],
+            blocked=get_bool(item, "blocked"),
+        )
+
+    def create(self, account: Account) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                "accountId": s(account.account_id),
+                "plan": s(account.plan),
+                "requestsRemaining": n(account.requests_remaining),
+                "createdAt": s(account.created_at),
+                "blocked": flag(account.blocked),
+            },
+            ConditionExpression="attribute_not_exists(accountId)",
+        )
+
+    def get(self, account_id: str) -> Account | None:
+        item = self._db.get_item(
+            TableName=self._table, Key=self.key(account_id), ConsistentRead=True
+        ).get("Item")
+        return self.from_item(item) if item else None
+
+    def charge(self, account_id: str) -> Account:
+        """Take one request from the allowance: atomic, so N concurrent charges on an
+        allowance of K succeed exactly K times."""
+        try:
+            item = self._db.update_item(
+                TableName=self._table,
+                Key=self.key(account_id),
+                UpdateExpression="SET requestsRemaining = requestsRemaining - :one",
+                ConditionExpression=(
+                    "attribute_exists(accountId) AND requestsRemaining >= :one AND blocked = :no"
+                ),
+                ExpressionAttributeValues={":one": n(1), ":no": flag(False)},
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )["Attributes"]
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            old = error.response.get("Item")
+            raise ChargeRefused(self.from_item(old) if old else None) from None
+        return self.from_item(item)
+
+    def _update(
+        self, account_id: str, expression: str, values: dict, names: dict | None = None
+    ) -> Account | None:
+        extra = {"ExpressionAttributeNames": names} if names else {}
+        try:
+            item = self._db.update_item(
+                TableName=self._table,
+                Key=self.key(account_id),
+                UpdateExpression=expression,
+                **extra,
+                ConditionExpression="attribute_exists(accountId)",
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as error:
+            if is_condition_failure(error):
+                return None
+            raise
+        return self.from_item(item)
+
+    def set_plan(self, account_id: str, plan: str) -> Account | None:
+        return self._update(account_id, "SET #plan = :plan", {":plan": s(plan)}, {"#plan": "plan"})
+
+    def add_requests(self, account_id: str, count: int) -> Account | None:
+        return self._update(
+            account_id, "SET requestsRemaining = requestsRemaining + :count", {":count": n(count)}
+        )
+
+    def set_blocked(self, account_id: str, blocked: bool) -> Account | None:
+        return self._update(account_id, "SET blocked = :blocked", {":blocked": flag(blocked)})

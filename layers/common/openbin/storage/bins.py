@@ -1,0 +1,194 @@
+"""Bins and their history.
+
+The bin item holds the metadata and the *latest* record; the versions table holds the earlier
+ones, keyed (binId, version). Reading the latest record is one GetItem whatever the history
+length; reading version k asks for the bin and (binId, k) in the same BatchGetItem. A versioned
+update moves the latest record into the versions table and writes the new one into the bin item
+in one transaction, conditioned on the bin's revision, so concurrent writers never lose one.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from openbin.models import Bin, RecordRef, Version
+from openbin.storage.dynamo import (
+    b,
+    flag,
+    get_n,
+    is_condition_failure,
+    is_transaction_conflict,
+    n,
+    opt_s,
+    s,
+)
+
+
+class RevisionConflict(Exception):
+    """Another writer changed the bin first; re-read and retry."""
+
+
+def _record_attrs(ref: RecordRef) -> dict:
+    attrs = {"size": n(ref.size)}
+    if ref.inline is not None:
+        attrs["rec"] = b(ref.inline)
+    else:
+        attrs["s3Key"] = s(ref.s3_key)
+    return attrs
+
+
+def _record_from(item: dict) -> RecordRef:
+    rec = item.get("rec")
+    return RecordRef(
+        size=get_n(item, "size"),
+        inline=bytes(rec["B"]) if rec else None,
+        s3_key=opt_s(item, "s3Key"),
+    )
+
+
+class BinRepository:
+    def __init__(self, client, bins_table: str, versions_table: str) -> None:
+        self._db = client
+        self.bins_table = bins_table
+        self.versions_table = versions_table
+
+    @staticmethod
+    def key(bin_id: str) -> dict:
+        return {"binId": s(bin_id)}
+
+    @staticmethod
+    def version_key(bin_id: str, version: int) -> dict:
+        return {"binId": s(bin_id), "version": n(version)}
+
+    @staticmethod
+    def from_item(item: dict) -> Bin:
+        return Bin(
+            bin_id=item["binId"]["S"],
+            owner_id=opt_s(item, "ownerId"),
+            private=item["private"]["BOOL"],
+            created_at=item["createdAt"]["S"],
+            latest_version=get_n(item, "latestVersion"),
+            record=_record_from(item),
+            revision=item["rev"]["S"],
+            name=opt_s(item, "name"),
+            collection_id=opt_s(item, "collectionId"),
+        )
+
+    @staticmethod
+    def version_from_item(item: dict) -> Version:
+        return Version(
+            bin_id=item["binId"]["S"],
+            version=int(item["version"]["N"]),
+            record=_record_from(item),
+            created_at=item["createdAt"]["S"],
+        )
+
+    def _bin_item(self, bin: Bin) -> dict:
+        item = {
+            "binId": s(bin.bin_id),
+            "private": flag(bin.private),
+            "createdAt": s(bin.created_at),
+            "latestVersion": n(bin.latest_version),
+            "rev": s(bin.revision),
+            **_record_attrs(bin.record),
+        }
+        if bin.owner_id:
+            item["ownerId"] = s(bin.owner_id)
+        if bin.name is not None:
+            item["name"] = s(bin.name)
+        if bin.collection_id:
+            item["collectionId"] = s(bin.collection_id)
+        return item
+
+    def create(self, bin: Bin) -> None:
+        self._db.put_item(
+            TableName=self.bins_table,
+            Item=self._bin_item(bin),
+            ConditionExpression="attribute_not_exists(binId)",
+        )
+
+    def get(self, bin_id: str) -> Bin | None:
+        item = self._db.get_item(
+            TableName=self.bins_table, Key=self.key(bin_id), ConsistentRead=True
+        ).get("Item")
+        return self.from_item(item) if item else None
+
+    def get_version(self, bin_id: str, version: int) -> Version | None:
+        item = self._db.get_item(
+            TableName=self.versions_table,
+            Key=self.version_key(bin_id, version),
+            ConsistentRead=True,
+        ).get("Item")
+        return self.version_from_item(item) if item else None
+
+    def append_version(self, bin: Bin, new: RecordRef, now: str, revision: str) -> int:
+        """Keep the current latest as version ``latest_version`` and make ``new`` the latest."""
+        old = bin.latest_version
+        record_update = "SET latestVersion = :next, rev = :rev, #size = :size"
+        values = {
+            ":next": n(old + 1),
+            ":rev": s(revision),
+            ":old": s(bin.revision),
+            ":size": n(new.size),
+        }
+        if new.inline is not None:
+            record_update += ", rec = :rec REMOVE s3Key"
+            values[":rec"] = b(new.inline)
+        else:
+            record_update += ", s3Key = :s3 REMOVE rec"
+            values[":s3"] = s(new.s3_key)
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.versions_table,
+                            "Item": {
+                                **self.version_key(bin.bin_id, old),
+                                "createdAt": s(now),
+                                **_record_attrs(bin.record),
+                            },
+                            "ConditionExpression": "attribute_not_exists(binId)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.bins_table,
+                            "Key": self.key(bin.bin_id),
+                            "UpdateExpression": record_update,
+                            "ConditionExpression": "rev = :old",
+                            "ExpressionAttributeNames": {"#size": "size"},
+                            "ExpressionAttributeValues": values,
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if is_transaction_conflict(error):
+                raise RevisionConflict() from None
+            raise
+        return old + 1
+
+    def replace_latest(self, bin: Bin, new: RecordRef, revision: str) -> None:
+        """Overwrite the latest record in place (an unversioned update)."""
+        expression = "SET rev = :rev, #size = :size"
+        values = {":rev": s(revision), ":old": s(bin.revision), ":size": n(new.size)}
+        if new.inline is not None:
+            expression += ", rec = :rec REMOVE s3Key"
+            values[":rec"] = b(new.inline)
+        else:
+            expression += ", s3Key = :s3 REMOVE rec"
+            values[":s3"] = s(new.s3_key)
+        try:
+            self._db.update_item(
+                TableName=self.bins_table,
+                Key=self.key(bin.bin_id),
+                UpdateExpression=expression,
+                ConditionExpression="rev = :old",
+                ExpressionAttributeNames={"#size": "size"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise RevisionConflict() from None
+            raise

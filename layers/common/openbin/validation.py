@@ -1,0 +1,81 @@
+"""Checks of client-supplied values, shared by every route. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+import json
+
+from openbin.errors import InvalidRequest
+
+VERSION_BEYOND_ANY = 10**18
+CONTENT_TYPE_MESSAGE = "You need to pass Content-Type set to application/json"
+
+
+def parse_bool(header_name: str, value: str | None, default: bool) -> bool:
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered == "true":
+        return True
+    if lowered == "false":
+        return False
+    raise InvalidRequest(f"{header_name} must be true or false")
+
+
+def require_json_content_type(value: str | None) -> None:
+    media_type = (value or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise InvalidRequest(CONTENT_TYPE_MESSAGE)
+
+
+def parse_version(value: str | None) -> int | None:
+    """``None`` or ``latest`` → None (the latest record); digits → that version number."""
+    if value is None or value == "latest":
+        return None
+    if not value.isascii() or not value.isdigit():
+        raise InvalidRequest("Bin version is invalid")
+    digits = value.lstrip("0") or "0"
+    # Anything longer than 18 digits is beyond any history: answer 404, never parse a huge int.
+    return int(digits) if len(digits) <= 18 else VERSION_BEYOND_ANY
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _depth_within(value: object, max_depth: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            return False
+        children = node.values() if type(node) is dict else node
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append((child, depth + 1))
+    return True
+
+
+def parse_record(raw: bytes, max_depth: int) -> tuple[object, str]:
+    """Validate a bin body. Returns the parsed value and the JSON text as sent."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRequest("Invalid JSON provided") from None
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidRequest("Bin cannot be blank")
+    try:
+        value = json.loads(stripped, parse_constant=_reject_constant)
+    except RecursionError:
+        raise InvalidRequest(f"JSON nesting is too deep (at most {max_depth} levels)") from None
+    except ValueError:
+        raise InvalidRequest("Invalid JSON provided") from None
+    if type(value) is dict:
+        if not value:
+            raise InvalidRequest("Bin cannot be blank")
+    elif type(value) is not list:
+        raise InvalidRequest("Bin must be a JSON object or array")
+    if not _depth_within(value, max_depth):
+        raise InvalidRequest(f"JSON nesting is too deep (at most {max_depth} levels)")
+    return value, stripped

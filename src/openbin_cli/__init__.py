@@ -1,0 +1,1 @@
+"""OpenBin's local side: the ``openbin`` CLI, the local server and the AWS emulation."""

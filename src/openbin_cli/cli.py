@@ -1,0 +1,245 @@
+"""``openbin``: serve the API locally, and operate accounts and keys (locally or on AWS)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from openbin.errors import OpenBinError
+from openbin.models import PERMISSIONS
+from openbin.settings import PLANS
+
+from openbin_cli import ops
+from openbin_cli.targets import (
+    DataDir,
+    TargetError,
+    call_server,
+    configure_environment,
+    offline,
+    stack_storage,
+)
+from openbin_cli.template import Template
+
+DEFAULT_DATA_DIR = ".openbin"
+
+
+def _out(payload: dict) -> None:
+    print(json.dumps(payload, indent=2))
+
+
+# -- serve ------------------------------------------------------------------------------------
+def serve(args: argparse.Namespace) -> int:
+    from openbin.storage import get_storage
+
+    from openbin_cli.emulator import LocalAWS
+    from openbin_cli.server import App, LocalHTTPServer
+
+    template = Template(args.template)
+    data_dir = DataDir(args.data_dir)
+    if not data_dir.try_lock():
+        print(
+            f"openbin: {data_dir.path} is already served by another openbin process",
+            file=sys.stderr,
+        )
+        return 1
+    aws = LocalAWS(template, data_dir.path).start()
+    try:
+        configure_environment(aws, args.log_level)
+        first_start = aws.is_empty()
+        created = ops.account_create(get_storage()) if first_start else None
+        app = App(template, admin_token="", quiet=args.quiet)
+        app.warm()
+        try:
+            httpd = LocalHTTPServer((args.host, args.port), app)
+        except OSError as error:
+            print(
+                f"openbin: cannot listen on {args.host}:{args.port}: {error.strerror}",
+                file=sys.stderr,
+            )
+            return 1
+        host, port = httpd.server_address[:2]
+        url = f"http://{host}:{port}"
+        app.admin_token = data_dir.publish_server(url)
+        aws.save()
+        aws.autosave()
+        print(f"OpenBin API: {url}/v3   (data in {data_dir.path})")
+        if created:
+            print(
+                f"Created account {created['accountId']} ({created['plan']} plan, "
+                f"{created['requestsRemaining']} requests).\n"
+                f"Its master key, shown only this once:\n  {created['masterKey']}"
+            )
+        print("More accounts: openbin account create   Stop: Ctrl-C", flush=True)
+
+        def stop(*_):
+            threading.Thread(target=httpd.shutdown, daemon=True).start()
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            httpd.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            pass
+        httpd.server_close()
+        return 0
+    finally:
+        data_dir.withdraw_server()
+        aws.stop()
+        data_dir.unlock()
+        print("OpenBin stopped; state saved.", file=sys.stderr)
+
+
+# -- operator commands ------------------------------------------------------------------------
+def run_op(args: argparse.Namespace, op: str, op_args: dict) -> int:
+    template = Template(args.template)
+    if args.stack_name:
+        result = ops.run(stack_storage(args.stack_name, args.region, template), op, op_args)
+    else:
+        result = _local(args, template, {"op": op, "args": op_args})
+    _out(result)
+    return 0
+
+
+def _local(args: argparse.Namespace, template: Template, request: dict) -> dict:
+    from openbin.storage import get_storage
+
+    from openbin_cli.runtime import FunctionRunner
+
+    data_dir = DataDir(args.data_dir)
+    if not data_dir.try_lock():  # a server holds it: ask the server
+        return call_server(data_dir.server(), request)
+    try:
+        with offline(data_dir, template):
+            if request["op"] == "invoke":
+                return FunctionRunner(template).invoke(request["function"], request["event"])
+            return ops.run(get_storage(), request["op"], request["args"])
+    finally:
+        data_dir.unlock()
+
+
+def invoke(args: argparse.Namespace) -> int:
+    template = Template(args.template)
+    if args.function not in template.functions:
+        names = ", ".join(sorted(template.functions))
+        raise TargetError(f"no function {args.function!r} in {template.path} (there are: {names})")
+    if args.stack_name:
+        raise TargetError("invoke runs functions locally; on AWS use `sam remote invoke`")
+    event = json.loads(Path(args.event).read_text())
+    result = _local(args, template, {"op": "invoke", "function": args.function, "event": event})
+    _out(result)
+    return 0
+
+
+def _permissions(value: str) -> list[str]:
+    perms = [p.strip() for p in value.split(",") if p.strip()]
+    unknown = [p for p in perms if p not in PERMISSIONS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown permission {unknown[0]!r} (choose from {', '.join(PERMISSIONS)})"
+        )
+    return perms
+
+
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be zero or more")
+    return number
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir", default=DEFAULT_DATA_DIR, help="local state (default .openbin)"
+    )
+    common.add_argument("--template", default=None, help=argparse.SUPPRESS)
+    target = argparse.ArgumentParser(add_help=False, parents=[common])
+    target.add_argument("--stack-name", help="act on a deployed stack instead of the data dir")
+    target.add_argument("--region", help="AWS region of --stack-name")
+
+    root = argparse.ArgumentParser(prog="openbin", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", parents=[common], help="run the API locally")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+    p.add_argument("--quiet", action="store_true", help="no access log")
+    p.add_argument("--log-level", default="WARNING", help="functions' log level (default WARNING)")
+    p.set_defaults(func=serve)
+
+    account = sub.add_parser("account", help="manage accounts").add_subparsers(
+        dest="action", required=True
+    )
+    p = account.add_parser("create", parents=[target], help="create an account and its master key")
+    p.add_argument("--plan", choices=PLANS, default="free")
+    p.add_argument("--requests", type=_count, help="request allowance (default: the plan's)")
+    p.set_defaults(
+        func=lambda a: run_op(a, "account.create", {"plan": a.plan, "requests": a.requests})
+    )
+    p = account.add_parser("show", parents=[target], help="show an account")
+    p.add_argument("account_id")
+    p.set_defaults(func=lambda a: run_op(a, "account.show", {"account_id": a.account_id}))
+    p = account.add_parser("set-plan", parents=[target], help="change an account's plan")
+    p.add_argument("account_id")
+    p.add_argument("plan", choices=PLANS)
+    p.set_defaults(
+        func=lambda a: run_op(a, "account.set-plan", {"account_id": a.account_id, "plan": a.plan})
+    )
+    p = account.add_parser("add-requests", parents=[target], help="add to the request allowance")
+    p.add_argument("account_id")
+    p.add_argument("count", type=_count)
+    p.set_defaults(
+        func=lambda a: run_op(
+            a, "account.add-requests", {"account_id": a.account_id, "count": a.count}
+        )
+    )
+    for action in ("block", "unblock"):
+        p = account.add_parser(action, parents=[target], help=f"{action} an account")
+        p.add_argument("account_id")
+        p.set_defaults(
+            func=lambda a, op=f"account.{action}": run_op(a, op, {"account_id": a.account_id})
+        )
+
+    key = sub.add_parser("key", help="manage keys").add_subparsers(dest="action", required=True)
+    p = key.add_parser("create-access", parents=[target], help="create an access key")
+    p.add_argument("account_id")
+    p.add_argument("--name", required=True)
+    p.add_argument(
+        "--permissions",
+        type=_permissions,
+        required=True,
+        help="comma-separated: create,read,update,delete",
+    )
+    p.set_defaults(
+        func=lambda a: run_op(
+            a,
+            "key.create-access",
+            {"account_id": a.account_id, "name": a.name, "permissions": a.permissions},
+        )
+    )
+
+    p = sub.add_parser("invoke", parents=[target], help="run one function on one event")
+    p.add_argument("function", help="logical id in template.yaml, e.g. ReadBinFunction")
+    p.add_argument("--event", required=True, help="API Gateway HTTP API event (JSON file)")
+    p.set_defaults(func=invoke)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.template is None:
+        from openbin_cli.template import TEMPLATE
+
+        args.template = TEMPLATE
+    try:
+        return args.func(args)
+    except (TargetError, OpenBinError) as error:
+        print(f"openbin: {getattr(error, 'message', error)}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

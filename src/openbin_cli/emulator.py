@@ -1,0 +1,284 @@
+"""DynamoDB and S3 emulated in-process by moto, built from ``template.yaml``, with state kept
+on disk.
+
+- Every emulated AWS call runs under one lock, as each DynamoDB/S3 operation is atomic on AWS:
+  concurrent Lambda invocations interleave between calls, never inside one, so conditional
+  writes behave as they do on AWS.
+- State lives in the data dir: ``dynamodb.json`` (every item) and ``s3/`` (one file per
+  object). A snapshot is taken at most a second after a write and at shutdown; it is written
+  atomically (objects first, then the item file, then stale objects removed), so a killed
+  server restarts on a consistent state that lacks at most the last second of writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import boto3
+from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
+
+from openbin_cli.template import Template
+
+REGION = "us-east-1"
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "openbin-local",
+    "AWS_SECRET_ACCESS_KEY": "openbin-local",
+    "AWS_SESSION_TOKEN": "openbin-local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+_MUTATING_DYNAMODB = {
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+}
+
+# -- one lock around every emulated call --------------------------------------------------------
+CALL_LOCK = threading.RLock()
+_dirty = threading.Event()
+_original_process_request = BotocoreStubber.process_request
+
+
+def _serialised_process_request(self, request):
+    with CALL_LOCK:
+        response = _original_process_request(self, request)
+    if request.method in ("PUT", "POST", "DELETE"):
+        target = request.headers.get("X-Amz-Target", b"")
+        target = target.decode() if isinstance(target, bytes) else target
+        if not target or target.rsplit(".", 1)[-1] in _MUTATING_DYNAMODB:
+            _dirty.set()
+    return response
+
+
+BotocoreStubber.process_request = _serialised_process_request
+
+
+# -- DynamoDB JSON with binary values, as plain JSON ---------------------------------------------
+def _encode_value(value: dict) -> dict:
+    ((kind, inner),) = value.items()
+    if kind == "B":
+        return {"B": base64.b64encode(bytes(inner)).decode()}
+    if kind == "BS":
+        return {"BS": [base64.b64encode(bytes(x)).decode() for x in inner]}
+    if kind == "M":
+        return {"M": {k: _encode_value(v) for k, v in inner.items()}}
+    if kind == "L":
+        return {"L": [_encode_value(v) for v in inner]}
+    return value
+
+
+def _decode_value(value: dict) -> dict:
+    ((kind, inner),) = value.items()
+    if kind == "B":
+        return {"B": base64.b64decode(inner)}
+    if kind == "BS":
+        return {"BS": [base64.b64decode(x) for x in inner]}
+    if kind == "M":
+        return {"M": {k: _decode_value(v) for k, v in inner.items()}}
+    if kind == "L":
+        return {"L": [_decode_value(v) for v in inner]}
+    return value
+
+
+def _object_file(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode()).decode()
+
+
+class LocalAWS:
+    """The emulated account: tables and bucket of ``template.yaml``, optionally persisted."""
+
+    def __init__(self, template: Template, data_dir: Path | None = None) -> None:
+        self.template = template
+        self.data_dir = Path(data_dir) if data_dir else None
+        self.names = {name: name for name in template.tables}
+        self.names.update({name: f"openbin-{name.lower()}" for name in template.buckets})
+        self._mock = None
+        self._saver: threading.Thread | None = None
+        self._stop_saving = threading.Event()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> LocalAWS:
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.update(FAKE_CREDENTIALS)
+        self._mock = mock_aws()
+        self._mock.start()
+        self.db = boto3.client("dynamodb", region_name=REGION)
+        self.s3 = boto3.client("s3", region_name=REGION)
+        self._create_resources()
+        if self.data_dir:
+            self.restore()
+        _dirty.clear()
+        return self
+
+    def stop(self) -> None:
+        self._stop_saving.set()
+        if self._saver:
+            self._saver.join()
+        if self.data_dir:
+            self.save()
+        if self._mock:
+            self._mock.stop()
+            self._mock = None
+
+    def __enter__(self) -> LocalAWS:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def function_environment(self, function: str | None = None) -> dict[str, str]:
+        return self.template.environment(function, self.names)
+
+    # -- resources from the template --------------------------------------------------------------
+    def _create_resources(self) -> None:
+        for name, props in self.template.tables.items():
+            kwargs = {
+                "TableName": self.names[name],
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "KeySchema": props["KeySchema"],
+                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+            }
+            if props.get("GlobalSecondaryIndexes"):
+                kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            if props.get("SSESpecification", {}).get("SSEEnabled"):
+                kwargs["SSESpecification"] = {"Enabled": True}
+            self.db.create_table(**kwargs)
+        for name, props in self.template.buckets.items():
+            bucket = self.names[name]
+            self.s3.create_bucket(Bucket=bucket)
+            if "PublicAccessBlockConfiguration" in props:
+                self.s3.put_public_access_block(
+                    Bucket=bucket,
+                    PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"],
+                )
+            if "BucketEncryption" in props:
+                rules = [  # CloudFormation's names for the S3 API's
+                    {
+                        "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                        "BucketKeyEnabled": rule.get("BucketKeyEnabled", False),
+                    }
+                    for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+                ]
+                self.s3.put_bucket_encryption(
+                    Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": rules}
+                )
+
+    # -- persistence ----------------------------------------------------------------------------
+    def _scan(self, table: str) -> list[dict]:
+        items, kwargs = [], {"TableName": table}
+        while True:
+            page = self.db.scan(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _objects(self, bucket: str) -> dict[str, str]:
+        out = {}
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for obj in page.get("Contents", []):
+                out[obj["Key"]] = obj["ETag"]
+        return out
+
+    def save(self) -> None:
+        """Write a consistent snapshot of every table and object to the data dir."""
+        if not self.data_dir:
+            return
+        with CALL_LOCK:  # nothing changes while the snapshot is read
+            _dirty.clear()
+            tables = {
+                name: [{k: _encode_value(v) for k, v in item.items()} for item in self._scan(local)]
+                for name, local in self.names.items()
+                if name in self.template.tables
+            }
+            objects = {}
+            for name in self.template.buckets:
+                bucket = self.names[name]
+                for key in self._objects(bucket):
+                    objects[(name, key)] = None
+            for name, key in list(objects):
+                target = self.data_dir / "s3" / name / _object_file(key)
+                if not target.exists():
+                    objects[(name, key)] = self.s3.get_object(Bucket=self.names[name], Key=key)[
+                        "Body"
+                    ].read()
+        for (name, key), body in objects.items():
+            if body is not None:
+                folder = self.data_dir / "s3" / name
+                folder.mkdir(parents=True, exist_ok=True)
+                _atomic_write(folder / _object_file(key), body)
+        _atomic_write(
+            self.data_dir / "dynamodb.json",
+            json.dumps({"version": 1, "tables": tables}).encode(),
+        )
+        keep = {(name, _object_file(key)) for name, key in objects}
+        for folder in (self.data_dir / "s3").glob("*"):
+            for file in folder.iterdir():
+                if (folder.name, file.name) not in keep and not file.name.endswith(".tmp"):
+                    file.unlink(missing_ok=True)
+
+    def restore(self) -> None:
+        state_file = self.data_dir / "dynamodb.json"
+        if state_file.exists():
+            state = json.loads(state_file.read_text())
+            for name, items in state["tables"].items():
+                if name not in self.names:
+                    continue
+                for item in items:
+                    self.db.put_item(
+                        TableName=self.names[name],
+                        Item={k: _decode_value(v) for k, v in item.items()},
+                    )
+        for folder in (self.data_dir / "s3").glob("*"):
+            if folder.name not in self.names:
+                continue
+            for file in folder.iterdir():
+                if file.name.endswith(".tmp"):
+                    continue
+                key = base64.urlsafe_b64decode(file.name.encode()).decode()
+                self.s3.put_object(Bucket=self.names[folder.name], Key=key, Body=file.read_bytes())
+
+    def is_empty(self) -> bool:
+        return all(
+            self.db.scan(TableName=self.names[name], Limit=1).get("Count", 0) == 0
+            for name in self.template.tables
+        )
+
+    def autosave(self, interval: float = 1.0) -> None:
+        """Snapshot in the background, at most ``interval`` seconds after a write."""
+        if not self.data_dir:
+            return
+
+        def loop() -> None:
+            while not self._stop_saving.wait(interval):
+                if _dirty.is_set():
+                    self.save()
+
+        self._saver = threading.Thread(target=loop, name="openbin-autosave", daemon=True)
+        self._saver.start()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def wait_until(predicate, timeout: float = 10.0, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

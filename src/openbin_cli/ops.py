@@ -1,0 +1,71 @@
+"""Operator actions, one function each, run against a ``Storage`` wherever it lives: the local
+emulation (directly, or inside a running ``openbin serve``) or a deployed stack."""
+
+from __future__ import annotations
+
+from openbin.models import PERMISSIONS, Account
+from openbin.services.accounts import AccountService
+from openbin.storage import Storage
+
+
+def account_json(account: Account) -> dict:
+    return {
+        "accountId": account.account_id,
+        "plan": account.plan,
+        "requestsRemaining": account.requests_remaining,
+        "blocked": account.blocked,
+        "createdAt": account.created_at,
+    }
+
+
+def account_create(storage: Storage, plan: str = "free", requests: int | None = None) -> dict:
+    account, master_key = AccountService(storage).create_account(plan, requests)
+    return {**account_json(account), "masterKey": master_key}
+
+
+def account_show(storage: Storage, account_id: str) -> dict:
+    return account_json(AccountService(storage).get(account_id))
+
+
+def account_set_plan(storage: Storage, account_id: str, plan: str) -> dict:
+    return account_json(AccountService(storage).set_plan(account_id, plan))
+
+
+def account_add_requests(storage: Storage, account_id: str, count: int) -> dict:
+    return account_json(AccountService(storage).add_requests(account_id, count))
+
+
+def account_block(storage: Storage, account_id: str) -> dict:
+    return account_json(AccountService(storage).set_blocked(account_id, True))
+
+
+def account_unblock(storage: Storage, account_id: str) -> dict:
+    return account_json(AccountService(storage).set_blocked(account_id, False))
+
+
+def key_create_access(storage: Storage, account_id: str, name: str, permissions: list[str]) -> dict:
+    new = AccountService(storage).create_access_key(
+        account_id, name, {p: True for p in permissions}
+    )
+    return {
+        "accessKeyId": new.record.access_key_id,
+        "accessKey": new.key,
+        "accountId": account_id,
+        "keyPermissions": {"bins": {p: new.record.permissions[p] for p in PERMISSIONS}},
+        "metadata": {"name": new.record.name, "createdAt": new.record.created_at},
+    }
+
+
+OPERATIONS = {
+    "account.create": account_create,
+    "account.show": account_show,
+    "account.set-plan": account_set_plan,
+    "account.add-requests": account_add_requests,
+    "account.block": account_block,
+    "account.unblock": account_unblock,
+    "key.create-access": key_create_access,
+}
+
+
+def run(storage: Storage, op: str, args: dict) -> dict:
+    return OPERATIONS[op](storage, **args)

@@ -1,0 +1,221 @@
+"""``openbin serve``: the HTTP API on a local port, routes from ``template.yaml``.
+
+Each request becomes an API Gateway HTTP API (payload 2.0) event for the function that owns
+its route, exactly as on AWS; CORS preflights are answered from the template's
+CorsConfiguration, as API Gateway does. ``/_openbin/admin`` lets the ``openbin`` CLI act on
+the running instance from a second terminal (loopback only, with a per-run token).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from openbin.errors import OpenBinError
+from openbin.storage import get_storage
+
+from openbin_cli import ops
+from openbin_cli.events import http_api_event
+from openbin_cli.runtime import FunctionRunner
+from openbin_cli.template import Template
+
+MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit
+ADMIN_PATH = "/_openbin/admin"
+
+
+def _json(status: int, payload: dict | list) -> tuple[int, dict, bytes]:
+    return status, {"Content-Type": "application/json; charset=utf-8"}, json.dumps(payload).encode()
+
+
+class App:
+    def __init__(self, template: Template, admin_token: str, quiet: bool = False) -> None:
+        self.template = template
+        self.runner = FunctionRunner(template)
+        self.admin_token = admin_token
+        self.quiet = quiet
+        cors = template.cors
+        self.cors_headers = {
+            "Access-Control-Allow-Origin": ",".join(cors.get("AllowOrigins", ["*"])),
+        }
+        if cors.get("ExposeHeaders"):
+            self.cors_headers["Access-Control-Expose-Headers"] = ",".join(cors["ExposeHeaders"])
+        self.preflight_headers = {
+            "Access-Control-Allow-Origin": ",".join(cors.get("AllowOrigins", ["*"])),
+            "Access-Control-Allow-Methods": ",".join(cors.get("AllowMethods", ["*"])),
+            "Access-Control-Allow-Headers": ",".join(cors.get("AllowHeaders", ["*"])),
+            "Access-Control-Max-Age": str(cors.get("MaxAge", 0)),
+        }
+
+    def warm(self) -> None:
+        """Import every handler up front, like provisioned Lambda containers."""
+        for name in self.template.functions:
+            self.runner.handler(name)
+
+    def handle(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        client_ip: str,
+        host: str,
+    ) -> tuple[int, dict, bytes]:
+        url = urlsplit(target)
+        path = url.path or "/"
+        if path == ADMIN_PATH:
+            return self.admin(method, headers, body, client_ip)
+        lowered = {k.lower(): v for k, v in headers}
+        if (
+            method == "OPTIONS"
+            and "origin" in lowered
+            and "access-control-request-method" in lowered
+        ):
+            return 204, dict(self.preflight_headers), b""
+        found = self.template.route_for(method, path)
+        if found is None:  # a template without a $default route
+            return _json(404, {"message": "Not Found"})
+        route, params = found
+        event = http_api_event(
+            method=method,
+            raw_path=path,
+            raw_query=url.query,
+            headers=headers,
+            body=body,
+            route=route,
+            path_parameters=params,
+            source_ip=client_ip,
+            domain=host,
+        )
+        return self.invoke(route.function, event)
+
+    def invoke(self, function: str, event: dict) -> tuple[int, dict, bytes]:
+        try:
+            result = self.runner.invoke(function, event)
+        except Exception as error:  # what API Gateway answers when the integration fails
+            print(f"openbin: {function} raised {type(error).__name__}", file=sys.stderr)
+            return _json(500, {"message": "Internal Server Error"})
+        status = int(result.get("statusCode", 200))
+        headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers[name] = ",".join(str(v) for v in values)
+        raw = result.get("body") or ""
+        data = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode("utf-8")
+        headers.update(self.cors_headers)
+        return status, headers, data
+
+    def admin(
+        self, method: str, headers: list[tuple[str, str]], body: bytes, client_ip: str
+    ) -> tuple[int, dict, bytes]:
+        token = next((v for k, v in headers if k.lower() == "x-openbin-admin-token"), "")
+        loopback = client_ip.startswith("127.") or client_ip == "::1"
+        if method != "POST" or not loopback:
+            return _json(404, {"message": "Route not found"})
+        if not hmac.compare_digest(token.encode(), self.admin_token.encode()):
+            return _json(401, {"message": "Invalid admin token"})
+        try:
+            request = json.loads(body)
+            if request["op"] == "invoke":
+                status, out_headers, data = self.invoke(request["function"], request["event"])
+                return _json(
+                    200,
+                    {
+                        "result": {
+                            "statusCode": status,
+                            "headers": out_headers,
+                            "body": data.decode("utf-8"),
+                        }
+                    },
+                )
+            return _json(200, {"result": ops.run(get_storage(), request["op"], request["args"])})
+        except OpenBinError as error:
+            return _json(400, {"error": error.message})
+        except (KeyError, TypeError, ValueError) as error:
+            return _json(400, {"error": f"bad admin request: {error}"})
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "OpenBin"
+    sys_version = ""
+    protocol_version = "HTTP/1.1"
+
+    def _serve(self) -> None:
+        started = time.perf_counter()
+        app: App = self.server.app
+        try:
+            body = self._read_body()
+        except ValueError as error:
+            self._send(*_json(400, {"message": str(error)}))
+            return
+        if body is None:
+            self._send(*_json(413, {"message": "Request body too large"}))
+            self.close_connection = True
+            return
+        status, headers, data = app.handle(
+            self.command,
+            self.path,
+            list(self.headers.items()),
+            body,
+            self.client_address[0],
+            self.headers.get("Host", "localhost"),
+        )
+        self._send(status, headers, data)
+        if not app.quiet:
+            elapsed = (time.perf_counter() - started) * 1000
+            path = urlsplit(self.path).path
+            print(f"{self.command} {path} {status} {elapsed:.1f}ms", file=sys.stderr, flush=True)
+
+    def _read_body(self) -> bytes | None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks, total = [], 0
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_BODY:
+                    return None
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = self.headers.get("Content-Length")
+        if not length:
+            return b""
+        try:
+            size = int(length)
+        except ValueError:
+            raise ValueError("Invalid Content-Length") from None
+        if size < 0:
+            raise ValueError("Invalid Content-Length")
+        if size > MAX_BODY:
+            return None
+        return self.rfile.read(size)
+
+    def _send(self, status: int, headers: dict, data: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
+
+    def log_message(self, format: str, *args) -> None:  # access lines are printed by _serve
+        pass
+
+
+class LocalHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], app: App) -> None:
+        super().__init__(address, _Handler)
+        self.app = app
