@@ -56,6 +56,21 @@ def key_create_access(storage: Storage, account_id: str, name: str, permissions:
     }
 
 
+def collection_create(
+    storage: Storage, account_id: str, name: str, schema: str | None = None
+) -> dict:
+    """A collection, with a schema doc attached when ``schema`` (JSON text) is given. Until the
+    collections routes exist this is how the tests and the admin endpoint make them."""
+    service = AccountService(storage)
+    doc = service.create_schema_doc(account_id, f"{name}-schema", schema) if schema else None
+    collection = service.create_collection(account_id, name, doc.schema_doc_id if doc else None)
+    return {
+        "collectionId": collection.collection_id,
+        "schemaDocId": doc.schema_doc_id if doc else None,
+        "schemaDocName": doc.name if doc else None,
+    }
+
+
 OPERATIONS = {
     "account.create": account_create,
     "account.show": account_show,
@@ -64,6 +79,7 @@ OPERATIONS = {
     "account.block": account_block,
     "account.unblock": account_unblock,
     "key.create-access": key_create_access,
+    "collection.create": collection_create,
 }
 
 

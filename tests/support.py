@@ -1,0 +1,228 @@
+"""Test harness: one ``Api`` interface, two ways to reach the product.
+
+- ``HandlerApi``: API Gateway v2 events through the real handlers of ``template.yaml``, with
+  DynamoDB and S3 emulated by moto (tables and bucket built from the template).
+- ``HttpApi``: HTTP against an ``openbin serve`` process started by the test suite.
+
+Contract tests take the ``api`` fixture and run at both levels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from openbin_cli import ops
+from openbin_cli.events import http_api_event
+from openbin_cli.runtime import FunctionRunner
+from openbin_cli.targets import call_server
+from openbin_cli.template import Template
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+    @property
+    def message(self) -> str | None:
+        data = self.json()
+        return data.get("message") if isinstance(data, dict) else None
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass
+class Account:
+    account_id: str
+    key: str  # the master key
+
+
+def _encode(body, headers: dict) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    headers.setdefault("Content-Type", "application/json")
+    return json.dumps(body).encode("utf-8")
+
+
+class Api:
+    """What a contract test needs: HTTP-shaped requests and operator actions."""
+
+    level = "abstract"
+
+    def request(self, method: str, path: str, headers=None, body=None) -> Reply:
+        headers = dict(headers or {})
+        return self._send(method, path, headers, _encode(body, headers))
+
+    def get(self, path, headers=None):
+        return self.request("GET", path, headers)
+
+    def post(self, path, body=None, headers=None):
+        return self.request("POST", path, headers, body)
+
+    def op(self, name: str, **args) -> dict:
+        raise NotImplementedError
+
+    # conveniences built on op()
+    def account(self, plan: str = "free", requests: int | None = None) -> Account:
+        created = self.op("account.create", plan=plan, requests=requests)
+        return Account(created["accountId"], created["masterKey"])
+
+    def access_key(self, account: Account, *permissions: str) -> str:
+        made = self.op(
+            "key.create-access",
+            account_id=account.account_id,
+            name="test",
+            permissions=list(permissions),
+        )
+        return made["accessKey"]
+
+    def collection(self, account: Account, name: str = "things", schema: dict | None = None):
+        return self.op(
+            "collection.create",
+            account_id=account.account_id,
+            name=name,
+            schema=json.dumps(schema) if schema is not None else None,
+        )
+
+    def create_bin(self, account: Account, record=None, **headers) -> str:
+        sent = {"X-Master-Key": account.key}
+        sent.update({k.replace("_", "-"): v for k, v in headers.items()})
+        reply = self.post("/v3/b", record if record is not None else {"a": 1}, sent)
+        assert reply.status == 200, reply.body
+        return reply.json()["metadata"]["id"]
+
+
+class HandlerApi(Api):
+    level = "handler"
+
+    def __init__(self, template: Template, storage_factory) -> None:
+        self.template = template
+        self.runner = FunctionRunner(template)
+        self._storage = storage_factory
+        self.invocations: list[str] = []
+
+    def _send(self, method, path, headers, body) -> Reply:
+        raw_path, _, raw_query = path.partition("?")
+        route, params = self.template.route_for(method, raw_path)
+        event = http_api_event(
+            method=method,
+            raw_path=raw_path,
+            raw_query=raw_query,
+            headers=list(headers.items()),
+            body=body,
+            route=route,
+            path_parameters=params,
+        )
+        self.invocations.append(route.function)
+        result = self.runner.invoke(route.function, event)
+        assert isinstance(result["body"], str)
+        return Reply(
+            result["statusCode"],
+            {k.lower(): v for k, v in result.get("headers", {}).items()},
+            result["body"].encode("utf-8"),
+        )
+
+    def op(self, name: str, **args) -> dict:
+        return ops.run(self._storage(), name, args)
+
+
+class HttpApi(Api):
+    level = "http"
+
+    def __init__(self, server: ServerProcess) -> None:
+        self.server = server
+
+    def _send(self, method, path, headers, body) -> Reply:
+        request = urllib.request.Request(
+            self.server.url + path, data=body or None, headers=headers, method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return Reply(
+                    response.status,
+                    {k.lower(): v for k, v in response.headers.items()},
+                    response.read(),
+                )
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
+
+    def op(self, name: str, **args) -> dict:
+        return call_server(self.server.info(), {"op": name, "args": args})
+
+
+class ServerProcess:
+    """``openbin serve`` in a subprocess, on a free port and its own data dir."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.process: subprocess.Popen | None = None
+        self.url = ""
+        self.banner: list[str] = []
+
+    def start(self, timeout: float = 60) -> ServerProcess:
+        env = dict(os.environ)
+        env.pop("OPENBIN_BINS_TABLE", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "openbin_cli.cli", "serve", "--port", "0", "--quiet",
+             "--data-dir", str(self.data_dir)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"openbin serve exited: {self.process.stderr.read()}")
+            self.banner.append(line)
+            found = re.search(r"OpenBin API: (http://\S+)/v3", line)
+            if found:
+                self.url = found.group(1)
+            if line.startswith("More accounts"):
+                return self
+        raise RuntimeError("openbin serve did not start in time")
+
+    def info(self) -> dict:
+        return json.loads((self.data_dir / "server.json").read_text())
+
+    @property
+    def first_master_key(self) -> str | None:
+        for line in self.banner:
+            if line.strip().startswith("$2a$10$"):
+                return line.strip()
+        return None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.process is None:
+            return 0
+        self.process.send_signal(sig)
+        try:
+            code = self.process.wait(timeout)
+        finally:
+            for stream in (self.process.stdout, self.process.stderr):
+                stream.close()
+            self.process = None
+        return code
