@@ -3,10 +3,10 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from openbin import storage as storage_module
 from openbin_cli.emulator import LocalAWS
 from openbin_cli.template import Template
-
 from tests.support import HandlerApi, HttpApi, ServerProcess
 
 

@@ -184,8 +184,17 @@ class ServerProcess:
         env = dict(os.environ)
         env.pop("OPENBIN_BINS_TABLE", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "openbin_cli.cli", "serve", "--port", "0", "--quiet",
-             "--data-dir", str(self.data_dir)],
+            [
+                sys.executable,
+                "-m",
+                "openbin_cli.cli",
+                "serve",
+                "--port",
+                "0",
+                "--quiet",
+                "--data-dir",
+                str(self.data_dir),
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -12,7 +12,6 @@ from pathlib import Path
 from openbin.errors import OpenBinError
 from openbin.models import PERMISSIONS
 from openbin.settings import PLANS
-
 from openbin_cli import ops
 from openbin_cli.targets import (
     DataDir,
@@ -34,7 +33,6 @@ def _out(payload: dict) -> None:
 # -- serve ------------------------------------------------------------------------------------
 def serve(args: argparse.Namespace) -> int:
     from openbin.storage import get_storage
-
     from openbin_cli.emulator import LocalAWS
     from openbin_cli.server import App, LocalHTTPServer
 
@@ -105,7 +103,6 @@ def run_op(args: argparse.Namespace, op: str, op_args: dict) -> int:
 
 def _local(args: argparse.Namespace, template: Template, request: dict) -> dict:
     from openbin.storage import get_storage
-
     from openbin_cli.runtime import FunctionRunner
 
     data_dir = DataDir(args.data_dir)

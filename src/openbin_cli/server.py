@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 from openbin.errors import OpenBinError
 from openbin.storage import get_storage
-
 from openbin_cli import ops
 from openbin_cli.events import http_api_event
 from openbin_cli.runtime import FunctionRunner

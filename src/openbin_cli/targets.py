@@ -14,7 +14,6 @@ from pathlib import Path
 
 from openbin import storage as storage_module
 from openbin.settings import Settings
-
 from openbin_cli.emulator import LocalAWS
 from openbin_cli.server import ADMIN_PATH
 from openbin_cli.template import Template
