@@ -9,6 +9,7 @@ Contract tests take the ``api`` fixture and run at both levels.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -16,8 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +80,7 @@ class Api:
     def post(self, path, body=None, headers=None):
         return self.request("POST", path, headers, body)
 
-    def op(self, name: str, **args) -> dict:
+    def op(self, name: str, /, **args) -> dict:
         raise NotImplementedError
 
     # conveniences built on op()
@@ -143,7 +143,7 @@ class HandlerApi(Api):
             result["body"].encode("utf-8"),
         )
 
-    def op(self, name: str, **args) -> dict:
+    def op(self, name: str, /, **args) -> dict:
         return ops.run(self._storage(), name, args)
 
 
@@ -154,20 +154,21 @@ class HttpApi(Api):
         self.server = server
 
     def _send(self, method, path, headers, body) -> Reply:
-        request = urllib.request.Request(
-            self.server.url + path, data=body or None, headers=headers, method=method
-        )
+        # http.client sends exactly the headers given (urllib would add a form Content-Type).
+        parts = urllib.parse.urlsplit(self.server.url)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return Reply(
-                    response.status,
-                    {k.lower(): v for k, v in response.headers.items()},
-                    response.read(),
-                )
-        except urllib.error.HTTPError as error:
-            return Reply(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
+            connection.request(method, path, body=body or None, headers=headers)
+            response = connection.getresponse()
+            return Reply(
+                response.status,
+                {k.lower(): v for k, v in response.getheaders()},
+                response.read(),
+            )
+        finally:
+            connection.close()
 
-    def op(self, name: str, **args) -> dict:
+    def op(self, name: str, /, **args) -> dict:
         return call_server(self.server.info(), {"op": name, "args": args})
 
 

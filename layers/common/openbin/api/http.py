@@ -51,6 +51,11 @@ def status_of(error: OpenBinError) -> int:
     return 500
 
 
+def count_error(status: int) -> None:
+    name = "ClientErrors" if status < 500 else "ServerErrors"
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
 def json_response(status: int, body: str | dict | list, headers: dict | None = None) -> Response:
     text = (
         body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, separators=COMPACT)
@@ -69,6 +74,7 @@ def build_resolver() -> APIGatewayHttpResolver:
     def _domain_error(error: OpenBinError) -> Response:
         status = status_of(error)
         logger.info("request refused", extra={"status": status, "error": type(error).__name__})
+        count_error(status)
         return error_response(status, error.message, **error.extra)
 
     @app.exception_handler([ClientError, BotoCoreError])
@@ -78,15 +84,18 @@ def build_resolver() -> APIGatewayHttpResolver:
         )
         logger.warning("storage failure", extra={"error": type(error).__name__, "code": code})
         metrics.add_metric(name="StorageFailures", unit=MetricUnit.Count, value=1)
+        count_error(503)
         return error_response(503, UNAVAILABLE)
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
         logger.exception("unexpected error")
+        count_error(500)
         return error_response(500, INTERNAL)
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response:
+        count_error(404)
         return error_response(404, ROUTE_NOT_FOUND)
 
     return app
