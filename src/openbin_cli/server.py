@@ -23,7 +23,9 @@ from openbin_cli.events import http_api_event
 from openbin_cli.runtime import FunctionRunner
 from openbin_cli.template import Template
 
-MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit
+# Lambda takes at most 6 MB per synchronous invocation (API Gateway itself accepts 10 MB, but a
+# larger body never reaches a function); locally such bodies get a clear 413.
+MAX_BODY = 6 * 1024 * 1024
 ADMIN_PATH = "/_openbin/admin"
 
 

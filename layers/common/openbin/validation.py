@@ -10,7 +10,7 @@ VERSION_BEYOND_ANY = 10**18
 CONTENT_TYPE_MESSAGE = "You need to pass Content-Type set to application/json"
 
 
-def parse_bool(header_name: str, value: str | None, default: bool) -> bool:
+def parse_bool(header_name: str, value: str | None, default: bool | None) -> bool | None:
     if value is None:
         return default
     lowered = value.strip().lower()

@@ -12,11 +12,11 @@ from openbin.api.http import (
     body_bytes,
     credentials,
     header,
-    json_response,
     metrics,
+    ok,
     query,
 )
-from openbin.services.bins import BinService, CreateRequest, Outcome, ReadRequest
+from openbin.services.bins import BinService, CreateRequest, Outcome, ReadRequest, UpdateRequest
 from openbin.storage import get_storage
 
 
@@ -36,8 +36,7 @@ def render(outcome: Outcome) -> Response:
     if outcome.meta:
         metadata = json.dumps(outcome.metadata, ensure_ascii=False, separators=COMPACT)
         payload = f'{{"{key}":{payload},"metadata":{metadata}}}'
-    headers = {"X-Requests-Remaining": str(outcome.requests_remaining)}
-    return json_response(200, payload, headers)
+    return ok(payload, outcome.requests_remaining)
 
 
 def create(app: APIGatewayHttpResolver) -> Response:
@@ -68,3 +67,23 @@ def read(app: APIGatewayHttpResolver, bin_id: str, version: str | None = None) -
     )
     metrics.add_metric(name="BinsRead", unit=MetricUnit.Count, value=1)
     return render(outcome)
+
+
+def update(app: APIGatewayHttpResolver, bin_id: str) -> Response:
+    outcome = service().update(
+        UpdateRequest(
+            credentials=credentials(app),
+            bin_id=bin_id,
+            content_type=header(app, "Content-Type"),
+            versioning=header(app, "X-Bin-Versioning"),
+            body=body_bytes(app),
+        )
+    )
+    metrics.add_metric(name="BinsUpdated", unit=MetricUnit.Count, value=1)
+    return render(outcome)
+
+
+def delete(app: APIGatewayHttpResolver, bin_id: str) -> Response:
+    body, remaining = service().delete(credentials(app), bin_id)
+    metrics.add_metric(name="BinsDeleted", unit=MetricUnit.Count, value=1)
+    return ok(body, remaining)

@@ -63,6 +63,11 @@ def json_response(status: int, body: str | dict | list, headers: dict | None = N
     return Response(status_code=status, content_type=JSON, body=text, headers=headers or {})
 
 
+def ok(body: str | dict | list, requests_remaining: int) -> Response:
+    """A 200 answer on an authenticated route, with the account's remaining allowance."""
+    return json_response(200, body, {"X-Requests-Remaining": str(requests_remaining)})
+
+
 def error_response(status: int, message: str, **extra: object) -> Response:
     return json_response(status, {"message": message, **extra})
 

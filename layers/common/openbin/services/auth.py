@@ -75,22 +75,52 @@ def require_permission(caller: KeyRecord, credentials: Credentials, action: str)
         raise NotAllowed(f"{ACCESS} passed does not have permission to {PERMISSION_TEXT[action]}.")
 
 
-def authorize_bin(bin: Bin, caller: KeyRecord | None, credentials: Credentials, action: str) -> str:
-    """Check that the caller may ``action`` this bin; returns the account to charge."""
+@dataclass(frozen=True, slots=True)
+class BinAction:
+    """What a route does to a bin, and who may do it."""
+
+    name: str
+    permission: str | None  # the access-key permission it needs; None: master key only
+    public: bool  # whether a public bin lets anyone (keyless or another account) do it
+
+    @property
+    def missing_key(self) -> str:
+        if self.permission is None:
+            return MASTER_REQUIRED
+        return f"You need to pass {MASTER} or {ACCESS} in the header to {self.name} a private bin"
+
+
+MASTER_REQUIRED = f"You need to pass {MASTER} in the header"
+READ = BinAction("read", "read", public=True)
+UPDATE = BinAction("update", "update", public=True)
+DELETE = BinAction("delete", "delete", public=False)
+COUNT_VERSIONS = BinAction("count versions", None, public=True)
+MANAGE = BinAction("manage", None, public=False)  # delete versions, change name or privacy
+
+
+def require_master_key(credentials: Credentials) -> None:
+    """Routes other than 3.1–3.4 take only the master key (checked before any lookup)."""
+    if credentials.access_key is not None and credentials.master_key is None:
+        raise NotAuthenticated(MASTER_REQUIRED)
+
+
+def authorize_bin(
+    bin: Bin, caller: KeyRecord | None, credentials: Credentials, action: BinAction
+) -> str:
+    """Check that the caller may do ``action`` to this bin; returns the account to charge."""
     if bin.owner_id is None:
         raise NotAllowed(NO_OWNER)
-    public_access = not bin.private and action in ("read", "update")
+    public_access = action.public and not bin.private
     if caller is None:
         if public_access:
             return bin.owner_id
-        raise NotAuthenticated(
-            f"You need to pass {MASTER} or {ACCESS} in the header to {action} a private bin"
-        )
+        raise NotAuthenticated(action.missing_key)
     if caller.account_id != bin.owner_id and not public_access:
         raise NotAuthenticated(
             f"{credentials.header} is invalid or the bin doesn't belong to your account"
         )
-    require_permission(caller, credentials, action)
+    if action.permission is not None:
+        require_permission(caller, credentials, action.permission)
     return caller.account_id
 
 

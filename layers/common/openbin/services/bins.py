@@ -13,6 +13,7 @@ from openbin.clock import now_iso
 from openbin.errors import InvalidRequest, NotAllowed, NotFound, Unavailable
 from openbin.models import Bin, Collection, RecordRef, SchemaDoc
 from openbin.services import auth
+from openbin.services.access import BIN_NOT_FOUND, OpenedBin, open_bin
 from openbin.services.auth import Credentials
 from openbin.storage import Storage
 from openbin.storage.bins import RevisionConflict
@@ -24,8 +25,6 @@ from openbin.validation import (
     require_json_content_type,
 )
 
-INVALID_BIN_ID = "Invalid Bin Id provided"
-BIN_NOT_FOUND = "Bin not found or it doesn't belong to your account"
 VERSION_NOT_FOUND = "Bin version not found"
 COLLECTION_NOT_FOUND = (
     "Collection not found or the Collection does not belong to the X-Master-Key provided"
@@ -54,6 +53,15 @@ class ReadRequest:
 
 
 @dataclass(slots=True)
+class UpdateRequest:
+    credentials: Credentials
+    bin_id: str
+    content_type: str | None = None
+    versioning: str | None = None
+    body: bytes = b""
+
+
+@dataclass(slots=True)
 class Outcome:
     """What a bin route answers: the record as JSON text (or JSONPath matches) and metadata."""
 
@@ -66,6 +74,11 @@ class Outcome:
 
 def new_revision() -> str:
     return secrets.token_hex(8)
+
+
+def check_bin_name(name: str) -> None:
+    if not name.strip() or len(name) > 128:
+        raise InvalidRequest("X-Bin-Name cannot be blank or over 128 characters")
 
 
 def size_limit_message(plan: str) -> str:
@@ -103,8 +116,8 @@ class BinService:
         require_json_content_type(request.content_type)
         private = parse_bool("X-Bin-Private", request.private, True)
         name = request.name
-        if name is not None and (not name.strip() or len(name) > 128):
-            raise InvalidRequest("X-Bin-Name cannot be blank or over 128 characters")
+        if name is not None:
+            check_bin_name(name)
         if request.collection_id is not None and not collection_wanted:
             raise InvalidRequest("Invalid X-Collection-Id provided")
         value, text = parse_record(request.body, self.settings.max_json_depth)
@@ -160,38 +173,26 @@ class BinService:
 
     # -- read -------------------------------------------------------------------------------
     def read(self, request: ReadRequest) -> Outcome:
-        storage, creds = self.storage, request.credentials
-        if not ids.is_id(request.bin_id):
-            raise InvalidRequest(INVALID_BIN_ID)
-        # Ask for the key, the bin and (when the path names one) the version in one round trip;
-        # the version's own errors are raised later, in the contract's order.
+        storage = self.storage
+        # The version named in the path is fetched with the bin and the key (one round trip);
+        # its own errors are raised later, in the contract's order.
         try:
-            version = parse_version(request.version)
+            version, version_error = parse_version(request.version), False
         except InvalidRequest:
             version, version_error = None, True
-        else:
-            version_error = False
-        wanted = [(storage.bins.bins_table, storage.bins.key(request.bin_id))]
-        key_wanted = auth.key_lookup(storage, creds)
-        if key_wanted:
-            wanted.append(key_wanted)
+        extra = []
         if version is not None:
-            wanted.append(
+            extra.append(
                 (storage.bins.versions_table, storage.bins.version_key(request.bin_id, version))
             )
-        found = batch_get(storage.db, wanted)
-        caller = auth.identify(creds, found[1] if key_wanted else None)
-        if found[0] is None:
-            raise NotFound(BIN_NOT_FOUND)
-        bin = storage.bins.from_item(found[0])
-        account_id = auth.authorize_bin(bin, caller, creds, "read")
-        account = auth.charge(storage, account_id, self.settings)
+        opened = open_bin(storage, request.credentials, request.bin_id, auth.READ, extra)
+        bin, account = opened.bin, opened.account
 
         meta = parse_bool("X-Bin-Meta", request.meta_header, True)
         meta = parse_bool("meta", request.meta_query, True) and meta
         if version_error:
             raise InvalidRequest("Bin version is invalid")
-        record = self._record_at(bin, version, found[-1] if version is not None else None)
+        record = self._record_at(bin, version, opened.extra[0] if extra else None)
 
         metadata = read_metadata(bin, version)
         data = storage.records.load(record)
@@ -216,14 +217,45 @@ class BinService:
             raise NotFound(VERSION_NOT_FOUND)
         return self.storage.bins.version_from_item(item).record
 
-    # -- update (domain only for now; the HTTP route arrives with the lifecycle issue) -------
-    def write_version(self, bin_id: str, data: bytes, versioned: bool) -> int | None:
+    # -- update -----------------------------------------------------------------------------
+    def update(self, request: UpdateRequest) -> Outcome:
+        storage = self.storage
+        opened = open_bin(storage, request.credentials, request.bin_id, auth.UPDATE)
+        bin = opened.bin
+        require_json_content_type(request.content_type)
+        asked = parse_bool("X-Bin-Versioning", request.versioning, None)
+        value, text = parse_record(request.body, self.settings.max_json_depth)
+        self._check_size(len(request.body), self._owner_plan(opened))
+        if bin.collection_id:
+            self._check_schema(storage.collections.get(bin.collection_id), value)
+        if bin.private:
+            versioned = bool(asked)
+        else:  # public bins keep history unless their owner's master key says otherwise
+            versioned = not (asked is False and opened.by_owner_master_key)
+        version = self.write_version(bin.bin_id, text.encode("utf-8"), versioned, first=bin)
+        metadata = {"parentId": bin.bin_id, "private": bin.private}
+        if version is not None:
+            metadata["version"] = version
+        return Outcome(metadata, opened.account.requests_remaining, record_json=text)
+
+    def _owner_plan(self, opened: OpenedBin) -> str:
+        if opened.account.account_id == opened.bin.owner_id:
+            return opened.account.plan
+        owner = self.storage.accounts.get(opened.bin.owner_id)
+        return owner.plan if owner else "free"
+
+    def write_version(
+        self, bin_id: str, data: bytes, versioned: bool, first: Bin | None = None
+    ) -> int | None:
         """Store ``data`` as the bin's new latest record. Versioned: appended as version n+1
-        (returned); unversioned, or past the version limit: the latest is replaced in place."""
+        (returned); unversioned, or past the version limit: the latest is replaced in place.
+        Conditional writes on the bin's revision; a conflict re-reads and tries again."""
         storage = self.storage
         record = storage.records.save(bin_id, data)
+        bin = first
         for _ in range(MAX_UPDATE_ATTEMPTS):
-            bin = storage.bins.get(bin_id)
+            if bin is None:
+                bin = storage.bins.get(bin_id)
             if bin is None:
                 storage.records.discard(record)
                 raise NotFound(BIN_NOT_FOUND)
@@ -232,11 +264,37 @@ class BinService:
                     return storage.bins.append_version(bin, record, now_iso(), new_revision())
                 storage.bins.replace_latest(bin, record, new_revision())
             except RevisionConflict:
+                bin = None
                 continue
             storage.records.discard(bin.record)
             return None
         storage.records.discard(record)
         raise Unavailable("Service temporarily unavailable, please retry")
+
+    # -- delete -----------------------------------------------------------------------------
+    def delete(self, credentials: Credentials, bin_id: str) -> tuple[dict, int]:
+        storage = self.storage
+        opened = open_bin(storage, credentials, bin_id, auth.DELETE)
+        bin = opened.bin
+        for _ in range(MAX_UPDATE_ATTEMPTS):
+            try:
+                storage.bins.delete_bin(bin)
+                break
+            except RevisionConflict:
+                bin = storage.bins.get(bin_id)
+                if bin is None:
+                    raise NotFound(BIN_NOT_FOUND) from None
+        else:
+            raise Unavailable("Service temporarily unavailable, please retry")
+        # The bin is gone, so no new version can appear: remove the history, then the objects.
+        history = storage.bins.list_versions(bin_id)
+        storage.bins.delete_versions(bin_id, history)
+        storage.records.discard_all([bin.record, *(v.record for v in history)])
+        body = {
+            "metadata": {"id": bin_id, "versionsDeleted": len(history)},
+            "message": "Bin deleted successfully",
+        }
+        return body, opened.account.requests_remaining
 
 
 def read_metadata(bin: Bin, version: int | None) -> dict:

@@ -9,6 +9,8 @@ in one transaction, conditioned on the bin's revision, so concurrent writers nev
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from botocore.exceptions import ClientError
 
 from openbin.models import Bin, RecordRef, Version
@@ -26,6 +28,15 @@ from openbin.storage.dynamo import (
 
 class RevisionConflict(Exception):
     """Another writer changed the bin first; re-read and retry."""
+
+
+@dataclass(slots=True)
+class StoredVersion:
+    """A history item as listed for cleanup: its number, token and record location."""
+
+    version: int
+    token: str
+    record: RecordRef
 
 
 def _record_attrs(ref: RecordRef) -> dict:
@@ -146,6 +157,7 @@ class BinRepository:
                             "Item": {
                                 **self.version_key(bin.bin_id, old),
                                 "createdAt": s(now),
+                                "tok": s(revision),
                                 **_record_attrs(bin.record),
                             },
                             "ConditionExpression": "attribute_not_exists(binId)",
@@ -192,3 +204,120 @@ class BinRepository:
             if is_condition_failure(error):
                 raise RevisionConflict() from None
             raise
+
+    # -- whole-history operations ----------------------------------------------------------------
+    def list_versions(self, bin_id: str) -> list[StoredVersion]:
+        out, kwargs = (
+            [],
+            {
+                "TableName": self.versions_table,
+                "KeyConditionExpression": "binId = :id",
+                "ExpressionAttributeValues": {":id": s(bin_id)},
+                "ConsistentRead": True,
+            },
+        )
+        while True:
+            page = self._db.query(**kwargs)
+            for item in page.get("Items", []):
+                out.append(
+                    StoredVersion(
+                        int(item["version"]["N"]), opt_s(item, "tok") or "", _record_from(item)
+                    )
+                )
+            if "LastEvaluatedKey" not in page:
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def delete_bin(self, bin: Bin) -> None:
+        """Remove the bin item, provided nobody changed it since it was read."""
+        try:
+            self._db.delete_item(
+                TableName=self.bins_table,
+                Key=self.key(bin.bin_id),
+                ConditionExpression="rev = :rev",
+                ExpressionAttributeValues={":rev": s(bin.revision)},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise RevisionConflict() from None
+            raise
+
+    def delete_versions(self, bin_id: str, versions: list[StoredVersion]) -> None:
+        """Delete these history items, each only if it is still the item that was listed (a
+        version written since, under the same number, is left alone)."""
+        for start in range(0, len(versions), 100):
+            chunk = versions[start : start + 100]
+            try:
+                self._db.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Delete": {
+                                "TableName": self.versions_table,
+                                "Key": self.version_key(bin_id, v.version),
+                                "ConditionExpression": "attribute_not_exists(tok) OR tok = :tok",
+                                "ExpressionAttributeValues": {":tok": s(v.token)},
+                            }
+                        }
+                        for v in chunk
+                    ]
+                )
+            except ClientError as error:
+                if not is_transaction_conflict(error):
+                    raise
+                for v in chunk:  # some item changed: delete the others one by one
+                    try:
+                        self._db.delete_item(
+                            TableName=self.versions_table,
+                            Key=self.version_key(bin_id, v.version),
+                            ConditionExpression="attribute_not_exists(tok) OR tok = :tok",
+                            ExpressionAttributeValues={":tok": s(v.token)},
+                        )
+                    except ClientError as inner:
+                        if not is_condition_failure(inner):
+                            raise
+
+    def reset_history(self, bin: Bin, latest: RecordRef, revision: str) -> None:
+        """Make ``latest`` version 0 with no history after it (versions are deleted after)."""
+        expression = "SET latestVersion = :zero, rev = :rev, #size = :size"
+        values = {
+            ":zero": n(0),
+            ":rev": s(revision),
+            ":old": s(bin.revision),
+            ":size": n(latest.size),
+        }
+        if latest.inline is not None:
+            expression += ", rec = :rec REMOVE s3Key"
+            values[":rec"] = b(latest.inline)
+        else:
+            expression += ", s3Key = :s3 REMOVE rec"
+            values[":s3"] = s(latest.s3_key)
+        try:
+            self._db.update_item(
+                TableName=self.bins_table,
+                Key=self.key(bin.bin_id),
+                UpdateExpression=expression,
+                ConditionExpression="rev = :old",
+                ExpressionAttributeNames={"#size": "size"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise RevisionConflict() from None
+            raise
+
+    def set_attribute(self, bin_id: str, name: str, value: dict) -> bool:
+        """Set one metadata attribute (name, private); False when the bin is gone."""
+        try:
+            self._db.update_item(
+                TableName=self.bins_table,
+                Key=self.key(bin_id),
+                UpdateExpression="SET #attr = :value",
+                ConditionExpression="attribute_exists(binId)",
+                ExpressionAttributeNames={"#attr": name},
+                ExpressionAttributeValues={":value": value},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True

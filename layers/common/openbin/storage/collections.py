@@ -23,6 +23,12 @@ class CollectionRepository:
             schema_doc_id=opt_s(item, "schemaDocId"),
         )
 
+    def get(self, collection_id: str) -> Collection | None:
+        item = self._db.get_item(
+            TableName=self.table, Key=self.key(collection_id), ConsistentRead=True
+        ).get("Item")
+        return self.from_item(item) if item else None
+
     def put(self, collection: Collection) -> None:
         item = {
             "collectionId": s(collection.collection_id),

@@ -37,6 +37,15 @@ class RecordStore:
         if ref.s3_key is not None:
             self._s3.delete_object(Bucket=self._bucket, Key=ref.s3_key)
 
+    def discard_all(self, refs) -> None:
+        """Remove the S3 objects of many records (1000 per request)."""
+        keys = [ref.s3_key for ref in refs if ref.s3_key is not None]
+        for start in range(0, len(keys), 1000):
+            self._s3.delete_objects(
+                Bucket=self._bucket,
+                Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]], "Quiet": True},
+            )
+
     def keys_of_bin(self, bin_id: str) -> list[str]:
         keys: list[str] = []
         paginator = self._s3.get_paginator("list_objects_v2")

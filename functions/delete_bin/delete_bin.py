@@ -1,0 +1,14 @@
+"""DeleteBinFunction: DELETE /v3/b/{binId}."""
+
+from openbin.api import bins
+from openbin.api.http import build_resolver, lambda_handler
+
+app = build_resolver()
+
+
+@app.delete("/v3/b/<bin_id>")
+def delete_bin(bin_id: str):
+    return bins.delete(app, bin_id)
+
+
+handler = lambda_handler(app)

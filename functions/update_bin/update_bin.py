@@ -1,0 +1,14 @@
+"""UpdateBinFunction: PUT /v3/b/{binId}."""
+
+from openbin.api import bins
+from openbin.api.http import build_resolver, lambda_handler
+
+app = build_resolver()
+
+
+@app.put("/v3/b/<bin_id>")
+def update_bin(bin_id: str):
+    return bins.update(app, bin_id)
+
+
+handler = lambda_handler(app)

@@ -1,0 +1,150 @@
+"""§3.3–3.5 checks that need to look inside storage."""
+
+import os
+import zlib
+from collections import Counter
+
+import pytest
+
+from openbin import storage as storage_module
+from openbin.services.bins import BinService
+
+
+@pytest.fixture
+def all_in_s3(aws):
+    """Every record goes to S3 (inline limit 0), so object cleanup is visible."""
+    os.environ["OPENBIN_INLINE_RECORD_LIMIT"] = "0"
+    storage_module.reset()
+    return storage_module.get_storage()
+
+
+def objects_of(storage, bin_id) -> list[str]:
+    return storage.records.keys_of_bin(bin_id)
+
+
+def test_delete_removes_every_object(handler_api, all_in_s3):
+    account = handler_api.account()
+    bin_id = handler_api.create_bin(account, {"v": 0})
+    headers = {"X-Master-Key": account.key, "X-Bin-Versioning": "true"}
+    for n in range(1, 4):
+        handler_api.request("PUT", f"/v3/b/{bin_id}", headers, {"v": n})
+    handler_api.request("PUT", f"/v3/b/{bin_id}", {"X-Master-Key": account.key}, {"v": "x"})
+    assert len(objects_of(all_in_s3, bin_id)) == 4  # v0..v2 in history, and the latest
+    reply = handler_api.request("DELETE", f"/v3/b/{bin_id}", {"X-Master-Key": account.key})
+    assert reply.json()["metadata"]["versionsDeleted"] == 3
+    assert objects_of(all_in_s3, bin_id) == []
+    versions = all_in_s3.db.query(
+        TableName=all_in_s3.bins.versions_table,
+        KeyConditionExpression="binId = :b",
+        ExpressionAttributeValues={":b": {"S": bin_id}},
+    )
+    assert versions["Items"] == []
+
+
+def test_unversioned_update_removes_the_replaced_object(handler_api, all_in_s3):
+    account = handler_api.account()
+    bin_id = handler_api.create_bin(account, {"v": 0})
+    before = objects_of(all_in_s3, bin_id)
+    handler_api.request("PUT", f"/v3/b/{bin_id}", {"X-Master-Key": account.key}, {"v": 1})
+    after = objects_of(all_in_s3, bin_id)
+    assert len(before) == len(after) == 1 and before != after
+
+
+@pytest.mark.parametrize("preserve", ["true", "false"])
+def test_delete_versions_removes_dropped_objects(handler_api, all_in_s3, preserve):
+    account = handler_api.account()
+    bin_id = handler_api.create_bin(account, {"v": 0})
+    headers = {"X-Master-Key": account.key, "X-Bin-Versioning": "true"}
+    for n in range(1, 4):
+        handler_api.request("PUT", f"/v3/b/{bin_id}", headers, {"v": n})
+    reply = handler_api.request(
+        "DELETE",
+        f"/v3/b/{bin_id}/versions",
+        {"X-Master-Key": account.key, "X-Preserve-Latest": preserve},
+    )
+    assert reply.json()["metadata"]["versionsDeleted"] == 3
+    assert len(objects_of(all_in_s3, bin_id)) == 1
+    latest = handler_api.get(f"/v3/b/{bin_id}", {"X-Master-Key": account.key}).json()["record"]
+    assert latest == ({"v": 3} if preserve == "true" else {"v": 0})
+
+
+def test_version_limit_is_configurable(handler_api, aws):
+    os.environ["OPENBIN_MAX_VERSIONS"] = "3"
+    storage_module.reset()
+    account = handler_api.account()
+    bin_id = handler_api.create_bin(account, {"v": 0})
+    headers = {"X-Master-Key": account.key, "X-Bin-Versioning": "true"}
+    made = [
+        handler_api.request("PUT", f"/v3/b/{bin_id}", headers, {"v": n}).json()["metadata"]
+        for n in range(1, 6)
+    ]
+    assert [m.get("version") for m in made] == [1, 2, 3, None, None]
+    read = {"X-Master-Key": account.key}
+    assert handler_api.get(f"/v3/b/{bin_id}", read).json()["record"] == {"v": 5}
+    assert handler_api.get(f"/v3/b/{bin_id}/2", read).json()["record"] == {"v": 2}
+    assert (
+        handler_api.get(f"/v3/b/{bin_id}/versions/count", read).json()["metadata"]["versionCount"]
+        == 3
+    )
+
+
+def write_history(storage, bin_id: str, versions: int) -> None:
+    """Give a bin ``versions`` versions quickly (BatchWriteItem instead of 1000 updates)."""
+    bin = storage.bins.get(bin_id)
+    items = [
+        {
+            "PutRequest": {
+                "Item": {
+                    **storage.bins.version_key(bin_id, n),
+                    "createdAt": {"S": bin.created_at},
+                    "size": {"N": "8"},
+                    "rec": {"B": zlib.compress(b'{"v": %d}' % n)},
+                }
+            }
+        }
+        for n in range(versions)
+    ]
+    for start in range(0, len(items), 25):
+        storage.db.batch_write_item(
+            RequestItems={storage.bins.versions_table: items[start : start + 25]}
+        )
+    storage.db.update_item(
+        TableName=storage.bins.bins_table,
+        Key=storage.bins.key(bin_id),
+        UpdateExpression="SET latestVersion = :n",
+        ExpressionAttributeValues={":n": {"N": str(versions)}},
+    )
+
+
+def _calls_of_a_read(handler_api, storage, path, key) -> Counter:
+    calls: Counter = Counter()
+
+    def count(event_name, **_):
+        calls[event_name.rsplit(".", 1)[-1]] += 1
+
+    storage.db.meta.events.register("before-call.dynamodb", count)
+    storage.records._s3.meta.events.register("before-call.s3", count)
+    try:
+        reply = handler_api.get(path, {"X-Master-Key": key})
+    finally:
+        storage.db.meta.events.unregister("before-call.dynamodb", count)
+        storage.records._s3.meta.events.unregister("before-call.s3", count)
+    assert reply.status == 200
+    return calls
+
+
+def test_reading_the_latest_costs_the_same_at_1_and_1000_versions(handler_api, storage):
+    account = handler_api.account()
+    small = handler_api.create_bin(account, {"v": 0})
+    large = handler_api.create_bin(account, {"v": 0})
+    BinService(storage).write_version(small, b'{"v": 1}', versioned=True)
+    write_history(storage, large, 1000)
+    assert storage.bins.get(large).latest_version == 1000
+    one = _calls_of_a_read(handler_api, storage, f"/v3/b/{small}", account.key)
+    thousand = _calls_of_a_read(handler_api, storage, f"/v3/b/{large}", account.key)
+    assert one == thousand == Counter({"BatchGetItem": 1, "UpdateItem": 1})
+    # a numbered version is fetched in the same single BatchGetItem
+    old = _calls_of_a_read(handler_api, storage, f"/v3/b/{large}/3", account.key)
+    assert old == Counter({"BatchGetItem": 1, "UpdateItem": 1})
+    reply = handler_api.get(f"/v3/b/{large}/3", {"X-Master-Key": account.key})
+    assert reply.json()["record"] == {"v": 3}
