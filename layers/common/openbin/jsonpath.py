@@ -16,9 +16,9 @@ from functools import lru_cache
 import jsonpath_ng.ext.filter as _filter
 import jsonpath_ng.ext.string as _string
 import jsonpath_ng.jsonpath as _jsonpath
-import re2
 from jsonpath_ng.ext.parser import ExtendedJsonPathParser
 
+from openbin import regex
 from openbin.errors import InvalidRequest
 
 INVALID = "Invalid X-JSON-Path expression passed"
@@ -42,12 +42,12 @@ def _metered_init(self, *args, **kwargs):
 
 
 def _re2_search(value, pattern) -> bool:
-    return isinstance(value, str) and re2.search(pattern, value) is not None
+    return isinstance(value, str) and regex.search(pattern, value) is not None
 
 
 _jsonpath.DatumInContext.__init__ = _metered_init
 _filter.OPERATOR_MAP["=~"] = _re2_search
-_string.re = re2
+_string.re = regex.re_module
 
 
 def normalise(expression: str) -> str:

@@ -42,7 +42,7 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _depth_within(value: object, max_depth: int) -> bool:
+def depth_within(value: object, max_depth: int) -> bool:
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
@@ -76,6 +76,6 @@ def parse_record(raw: bytes, max_depth: int) -> tuple[object, str]:
             raise InvalidRequest("Bin cannot be blank")
     elif type(value) is not list:
         raise InvalidRequest("Bin must be a JSON object or array")
-    if not _depth_within(value, max_depth):
+    if not depth_within(value, max_depth):
         raise InvalidRequest(f"JSON nesting is too deep (at most {max_depth} levels)")
     return value, stripped

@@ -76,6 +76,7 @@ def update(app: APIGatewayHttpResolver, bin_id: str) -> Response:
             bin_id=bin_id,
             content_type=header(app, "Content-Type"),
             versioning=header(app, "X-Bin-Versioning"),
+            collection_id=header(app, "X-Collection-Id"),
             body=body_bytes(app),
         )
     )

@@ -112,6 +112,7 @@ def lambda_handler(app: APIGatewayHttpResolver):
     @metrics.log_metrics
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict, context) -> dict:
+        metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
         try:
             return app.resolve(event, context)
         except Exception:  # a malformed event, before any route runs: still a JSON answer

@@ -59,3 +59,14 @@ def open_bin(
     account_id = auth.authorize_bin(bin, caller, credentials, action)
     account = auth.charge(storage, account_id, storage.settings)
     return OpenedBin(bin, caller, account, found[2 if key_wanted else 1 :])
+
+
+def open_master(
+    storage: Storage, credentials: Credentials, extra: Sequence[tuple[str, dict]] = ()
+) -> tuple[KeyRecord, list[dict | None]]:
+    """Routes that take only the master key: who is calling, plus the items the route needs,
+    in one BatchGetItem. The caller then checks existence and ownership, then charges."""
+    if credentials.master_key is None:
+        raise auth.NotAuthenticated(auth.MASTER_REQUIRED)
+    found = batch_get(storage.db, [auth.key_lookup(storage, credentials), *extra])
+    return auth.identify(credentials, found[0]), found[1:]

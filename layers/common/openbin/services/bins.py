@@ -58,6 +58,7 @@ class UpdateRequest:
     bin_id: str
     content_type: str | None = None
     versioning: str | None = None
+    collection_id: str | None = None
     body: bytes = b""
 
 
@@ -224,15 +225,26 @@ class BinService:
         bin = opened.bin
         require_json_content_type(request.content_type)
         asked = parse_bool("X-Bin-Versioning", request.versioning, None)
+        moving_to = request.collection_id
+        if moving_to is not None and not ids.is_id(moving_to):
+            raise InvalidRequest("Invalid X-Collection-Id provided")
         value, text = parse_record(request.body, self.settings.max_json_depth)
+        collection = None
+        if moving_to is not None:
+            collection = storage.collections.get(moving_to)
+            if collection is None or collection.owner_id != bin.owner_id:
+                raise NotFound(COLLECTION_NOT_FOUND)
+        elif bin.collection_id:
+            collection = storage.collections.get(bin.collection_id)
         self._check_size(len(request.body), self._owner_plan(opened))
-        if bin.collection_id:
-            self._check_schema(storage.collections.get(bin.collection_id), value)
+        self._check_schema(collection, value)
         if bin.private:
             versioned = bool(asked)
         else:  # public bins keep history unless their owner's master key says otherwise
             versioned = not (asked is False and opened.by_owner_master_key)
         version = self.write_version(bin.bin_id, text.encode("utf-8"), versioned, first=bin)
+        if collection is not None and collection.collection_id != bin.collection_id:
+            storage.bins.move_to_collection(bin, collection.collection_id)
         metadata = {"parentId": bin.bin_id, "private": bin.private}
         if version is not None:
             metadata["version"] = version

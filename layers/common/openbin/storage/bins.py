@@ -25,6 +25,21 @@ from openbin.storage.dynamo import (
     s,
 )
 
+UNCATEGORIZED = "uncategorized"
+
+
+def owner_collection(owner_id: str, collection_id: str | None) -> str:
+    """The listing index's partition: one per (account, collection or uncategorized)."""
+    return f"{owner_id}#{collection_id or UNCATEGORIZED}"
+
+
+@dataclass(slots=True)
+class BinSummary:
+    bin_id: str
+    private: bool
+    created_at: str
+    name: str | None
+
 
 class RevisionConflict(Exception):
     """Another writer changed the bin first; re-read and retry."""
@@ -105,6 +120,7 @@ class BinRepository:
         }
         if bin.owner_id:
             item["ownerId"] = s(bin.owner_id)
+            item["ownerCollection"] = s(owner_collection(bin.owner_id, bin.collection_id))
         if bin.name is not None:
             item["name"] = s(bin.name)
         if bin.collection_id:
@@ -321,3 +337,46 @@ class BinRepository:
                 return False
             raise
         return True
+
+    def move_to_collection(self, bin: Bin, collection_id: str) -> None:
+        self._db.update_item(
+            TableName=self.bins_table,
+            Key=self.key(bin.bin_id),
+            UpdateExpression="SET collectionId = :cid, ownerCollection = :oc",
+            ConditionExpression="attribute_exists(binId)",
+            ExpressionAttributeValues={
+                ":cid": s(collection_id),
+                ":oc": s(owner_collection(bin.owner_id, collection_id)),
+            },
+        )
+
+    def page(
+        self,
+        owner_id: str,
+        collection_id: str | None,
+        after: str | None,
+        ascending: bool,
+        limit: int = 10,
+    ) -> list[BinSummary]:
+        """One page of an account's bins in a collection (or uncategorized): a single Query."""
+        partition = owner_collection(owner_id, collection_id)
+        kwargs = {
+            "TableName": self.bins_table,
+            "IndexName": "ByOwnerCollection",
+            "KeyConditionExpression": "ownerCollection = :oc",
+            "ExpressionAttributeValues": {":oc": s(partition)},
+            "ScanIndexForward": ascending,
+            "Limit": limit,
+        }
+        if after:
+            kwargs["ExclusiveStartKey"] = {"ownerCollection": s(partition), "binId": s(after)}
+        items = self._db.query(**kwargs).get("Items", [])
+        return [
+            BinSummary(
+                bin_id=item["binId"]["S"],
+                private=item["private"]["BOOL"],
+                created_at=item["createdAt"]["S"],
+                name=opt_s(item, "name"),
+            )
+            for item in items
+        ]

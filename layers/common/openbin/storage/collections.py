@@ -1,7 +1,27 @@
 from __future__ import annotations
 
+from botocore.exceptions import ClientError
+
 from openbin.models import Collection, SchemaDoc
-from openbin.storage.dynamo import get_n, n, opt_s, s
+from openbin.storage.dynamo import get_n, is_condition_failure, n, opt_s, s
+
+
+def _update(db, table: str, key: dict, expression: str, names: dict, values: dict) -> dict | None:
+    """Update an existing item; its new state, or None when there is no such item."""
+    try:
+        return db.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(#pk)",
+            ExpressionAttributeNames={"#pk": next(iter(key)), **names},
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+    except ClientError as error:
+        if is_condition_failure(error):
+            return None
+        raise
 
 
 class CollectionRepository:
@@ -39,6 +59,54 @@ class CollectionRepository:
         if collection.schema_doc_id:
             item["schemaDocId"] = s(collection.schema_doc_id)
         self._db.put_item(TableName=self.table, Item=item)
+
+    def list_by_owner(self, owner_id: str) -> list[Collection]:
+        out, kwargs = (
+            [],
+            {
+                "TableName": self.table,
+                "IndexName": "ByOwner",
+                "KeyConditionExpression": "ownerId = :o",
+                "ExpressionAttributeValues": {":o": s(owner_id)},
+            },
+        )
+        while True:
+            page = self._db.query(**kwargs)
+            out.extend(self.from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def rename(self, collection_id: str, name: str) -> Collection | None:
+        item = _update(
+            self._db,
+            self.table,
+            self.key(collection_id),
+            "SET #name = :name",
+            {"#name": "name"},
+            {":name": s(name)},
+        )
+        return self.from_item(item) if item else None
+
+    def set_schema_doc(self, collection_id: str, schema_doc_id: str | None) -> Collection | None:
+        if schema_doc_id:
+            expression, values = "SET schemaDocId = :sid", {":sid": s(schema_doc_id)}
+        else:
+            expression, values = "REMOVE schemaDocId", {}
+        try:
+            item = self._db.update_item(
+                TableName=self.table,
+                Key=self.key(collection_id),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(collectionId)",
+                ReturnValues="ALL_NEW",
+                **({"ExpressionAttributeValues": values} if values else {}),
+            )["Attributes"]
+        except ClientError as error:
+            if is_condition_failure(error):
+                return None
+            raise
+        return self.from_item(item)
 
 
 class SchemaDocRepository:
@@ -79,3 +147,26 @@ class SchemaDocRepository:
                 "revision": n(doc.revision),
             },
         )
+
+    def replace_schema(self, schema_doc_id: str, schema: str) -> SchemaDoc | None:
+        """A new revision of the schema (validators are cached per revision)."""
+        item = _update(
+            self._db,
+            self.table,
+            self.key(schema_doc_id),
+            "SET #schema = :schema ADD revision :one",
+            {"#schema": "schema"},
+            {":schema": s(schema), ":one": n(1)},
+        )
+        return self.from_item(item) if item else None
+
+    def rename(self, schema_doc_id: str, name: str) -> SchemaDoc | None:
+        item = _update(
+            self._db,
+            self.table,
+            self.key(schema_doc_id),
+            "SET #name = :name",
+            {"#name": "name"},
+            {":name": s(name)},
+        )
+        return self.from_item(item) if item else None

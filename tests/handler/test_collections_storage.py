@@ -1,0 +1,77 @@
+"""§4 and §5 checks that look inside storage: page cost and validator caching."""
+
+from collections import Counter
+
+from openbin import ids, schemas
+from openbin.models import SchemaDoc
+from openbin.storage.bins import owner_collection
+
+
+def add_bins(storage, owner_id: str, collection_id: str, count: int) -> list[str]:
+    """Insert ``count`` bins into a collection quickly (BatchWriteItem)."""
+    made = sorted(ids.new_id() for _ in range(count))
+    items = [
+        {
+            "PutRequest": {
+                "Item": {
+                    "binId": {"S": bin_id},
+                    "ownerId": {"S": owner_id},
+                    "ownerCollection": {"S": owner_collection(owner_id, collection_id)},
+                    "collectionId": {"S": collection_id},
+                    "private": {"BOOL": True},
+                    "createdAt": {"S": "2026-11-21T00:00:00.000Z"},
+                    "latestVersion": {"N": "0"},
+                    "rev": {"S": "r"},
+                    "size": {"N": "2"},
+                    "rec": {"B": b"x"},
+                }
+            }
+        }
+        for bin_id in made
+    ]
+    for start in range(0, len(items), 25):
+        storage.db.batch_write_item(
+            RequestItems={storage.bins.bins_table: items[start : start + 25]}
+        )
+    return made
+
+
+def page_calls(handler_api, storage, path, key) -> tuple[Counter, list]:
+    calls: Counter = Counter()
+
+    def count(event_name, **_):
+        calls[event_name.rsplit(".", 1)[-1]] += 1
+
+    storage.db.meta.events.register("before-call.dynamodb", count)
+    try:
+        reply = handler_api.get(path, {"X-Master-Key": key})
+    finally:
+        storage.db.meta.events.unregister("before-call.dynamodb", count)
+    assert reply.status == 200
+    return calls, reply.json()
+
+
+def test_first_and_last_page_cost_the_same_with_2000_bins(handler_api, storage):
+    account = handler_api.account()
+    reply = handler_api.request(
+        "POST", "/v3/c", {"X-Master-Key": account.key, "X-Collection-Name": "big"}
+    )
+    cid = reply.json()["record"]
+    made = add_bins(storage, account.account_id, cid, 2000)
+    first_calls, first = page_calls(handler_api, storage, f"/v3/c/{cid}/bins", account.key)
+    assert [i["record"] for i in first] == list(reversed(made))[:10]
+    last_calls, last = page_calls(handler_api, storage, f"/v3/c/{cid}/bins/{made[10]}", account.key)
+    assert [i["record"] for i in last] == list(reversed(made[:10]))
+    assert first_calls == last_calls == Counter({"BatchGetItem": 1, "UpdateItem": 1, "Query": 1})
+
+
+def test_one_compiled_validator_per_schema_revision():
+    schemas._validator.cache_clear()
+    doc = SchemaDoc("a" * 24, "o" * 24, "n", '{"type": "object"}', "t", revision=0)
+    for _ in range(5):
+        schemas.validate(doc, {"x": 1})
+    assert schemas._validator.cache_info().misses == 1
+    assert schemas._validator.cache_info().hits == 4
+    newer = SchemaDoc("a" * 24, "o" * 24, "n", '{"type": "array"}', "t", revision=1)
+    schemas.validate(newer, [1])
+    assert schemas._validator.cache_info().misses == 2
