@@ -9,19 +9,15 @@ import sys
 import threading
 from pathlib import Path
 
-from openbin.errors import OpenBinError
-from openbin.models import PERMISSIONS
-from openbin.settings import PLANS
-from openbin_cli import ops
-from openbin_cli.targets import (
-    DataDir,
-    TargetError,
-    call_server,
-    configure_environment,
-    offline,
-    stack_storage,
-)
-from openbin_cli.template import Template
+# Heavy modules (boto3, moto, the emulator) are imported inside the commands that use them, so
+# a command forwarded to a running server starts quickly.
+PLANS = ("free", "pro")
+PERMISSIONS = ("create", "read", "update", "delete")
+
+
+class CommandError(Exception):
+    """A problem with what the operator asked for: printed on stderr, exit status 2."""
+
 
 DEFAULT_DATA_DIR = ".openbin"
 
@@ -33,8 +29,11 @@ def _out(payload: dict) -> None:
 # -- serve ------------------------------------------------------------------------------------
 def serve(args: argparse.Namespace) -> int:
     from openbin.storage import get_storage
+    from openbin_cli import ops
     from openbin_cli.emulator import LocalAWS
     from openbin_cli.server import App, LocalHTTPServer
+    from openbin_cli.targets import DataDir, configure_environment
+    from openbin_cli.template import Template
 
     template = Template(args.template)
     data_dir = DataDir(args.data_dir)
@@ -92,8 +91,13 @@ def serve(args: argparse.Namespace) -> int:
 
 # -- operator commands ------------------------------------------------------------------------
 def run_op(args: argparse.Namespace, op: str, op_args: dict) -> int:
+    from openbin_cli.template import Template
+
     template = Template(args.template)
     if args.stack_name:
+        from openbin_cli import ops
+        from openbin_cli.targets import stack_storage
+
         result = ops.run(stack_storage(args.stack_name, args.region, template), op, op_args)
     else:
         result = _local(args, template, {"op": op, "args": op_args})
@@ -101,13 +105,17 @@ def run_op(args: argparse.Namespace, op: str, op_args: dict) -> int:
     return 0
 
 
-def _local(args: argparse.Namespace, template: Template, request: dict) -> dict:
-    from openbin.storage import get_storage
-    from openbin_cli.runtime import FunctionRunner
+def _local(args: argparse.Namespace, template, request: dict) -> dict:
+    from openbin_cli.targets import DataDir, call_server
 
     data_dir = DataDir(args.data_dir)
     if not data_dir.try_lock():  # a server holds it: ask the server
         return call_server(data_dir.server(), request)
+    from openbin.storage import get_storage
+    from openbin_cli import ops
+    from openbin_cli.runtime import FunctionRunner
+    from openbin_cli.targets import offline
+
     try:
         with offline(data_dir, template):
             if request["op"] == "invoke":
@@ -118,13 +126,22 @@ def _local(args: argparse.Namespace, template: Template, request: dict) -> dict:
 
 
 def invoke(args: argparse.Namespace) -> int:
+    from openbin_cli.template import Template
+
     template = Template(args.template)
     if args.function not in template.functions:
         names = ", ".join(sorted(template.functions))
-        raise TargetError(f"no function {args.function!r} in {template.path} (there are: {names})")
+        raise CommandError(f"no function {args.function!r} in {template.path} (there are: {names})")
     if args.stack_name:
-        raise TargetError("invoke runs functions locally; on AWS use `sam remote invoke`")
-    event = json.loads(Path(args.event).read_text())
+        raise CommandError("invoke runs functions locally; on AWS use `sam remote invoke`")
+    try:
+        event = json.loads(Path(args.event).read_text())
+    except OSError as error:
+        raise CommandError(f"cannot read event {args.event}: {error.strerror}") from None
+    except ValueError as error:
+        raise CommandError(f"event {args.event} is not valid JSON: {error}") from None
+    if not isinstance(event, dict):
+        raise CommandError(f"event {args.event} must be a JSON object")
     result = _local(args, template, {"op": "invoke", "function": args.function, "event": event})
     _out(result)
     return 0
@@ -231,9 +248,12 @@ def main(argv: list[str] | None = None) -> int:
         from openbin_cli.template import TEMPLATE
 
         args.template = TEMPLATE
+    from openbin.errors import OpenBinError
+    from openbin_cli.targets import TargetError
+
     try:
         return args.func(args)
-    except (TargetError, OpenBinError) as error:
+    except (CommandError, TargetError, OpenBinError) as error:
         print(f"openbin: {getattr(error, 'message', error)}", file=sys.stderr)
         return 2
 

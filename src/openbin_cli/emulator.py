@@ -213,7 +213,7 @@ class LocalAWS:
         for (name, key), body in objects.items():
             if body is not None:
                 folder = self.data_dir / "s3" / name
-                folder.mkdir(parents=True, exist_ok=True)
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
                 _atomic_write(folder / _object_file(key), body)
         _atomic_write(
             self.data_dir / "dynamodb.json",
@@ -268,7 +268,8 @@ class LocalAWS:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())

@@ -21,12 +21,12 @@ from openbin.storage import get_storage
 from openbin_cli import ops
 from openbin_cli.events import http_api_event
 from openbin_cli.runtime import FunctionRunner
+from openbin_cli.targets import ADMIN_PATH
 from openbin_cli.template import Template
 
 # Lambda takes at most 6 MB per synchronous invocation (API Gateway itself accepts 10 MB, but a
 # larger body never reaches a function); locally such bodies get a clear 413.
 MAX_BODY = 6 * 1024 * 1024
-ADMIN_PATH = "/_openbin/admin"
 
 
 def _json(status: int, payload: dict | list) -> tuple[int, dict, bytes]:
@@ -140,9 +140,10 @@ class App:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server_version = "OpenBin"
-    sys_version = ""
     protocol_version = "HTTP/1.1"
+
+    def version_string(self) -> str:
+        return "OpenBin"
 
     def _serve(self) -> None:
         started = time.perf_counter()

@@ -12,22 +12,31 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from openbin import storage as storage_module
-from openbin.settings import Settings
-from openbin_cli.emulator import LocalAWS
-from openbin_cli.server import ADMIN_PATH
 from openbin_cli.template import Template
+
+ADMIN_PATH = "/_openbin/admin"
 
 
 class TargetError(Exception):
     pass
 
 
-def configure_environment(aws: LocalAWS, log_level: str = "WARNING") -> None:
-    """The environment every function sees locally: the template's, with local names."""
-    os.environ.update(aws.function_environment())
+def configure_environment(aws, log_level: str = "WARNING") -> None:
+    """The environment every function sees locally: the template's, with local resource names.
+    A setting the template takes from a parameter (plans, limits, pricing URL) may be overridden
+    from the shell, e.g. ``OPENBIN_FREE_REQUESTS=50 openbin serve``."""
+    from_resources = {
+        name
+        for name, value in aws.template.global_environment.items()
+        if isinstance(value, dict) and value.get("Ref") in aws.names
+    }
+    for name, value in aws.function_environment().items():
+        if name in from_resources or name not in os.environ:
+            os.environ[name] = value
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     os.environ["POWERTOOLS_LOG_LEVEL"] = log_level
+    from openbin import storage as storage_module
+
     storage_module.reset()
 
 
@@ -44,7 +53,9 @@ class DataDir:
         return self.path / "server.json"
 
     def try_lock(self) -> bool:
-        self.path.mkdir(parents=True, exist_ok=True)
+        # Records and key hashes live here: only the owner may read the directory.
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.path, 0o700)
         fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -106,6 +117,9 @@ def call_server(server: dict, payload: dict) -> dict:
 @contextmanager
 def offline(data_dir: DataDir, template: Template):
     """Load the data dir's state in-process, yield, then save it. The caller holds the lock."""
+    from openbin import storage as storage_module
+    from openbin_cli.emulator import LocalAWS
+
     aws = LocalAWS(template, data_dir.path).start()
     configure_environment(aws)
     try:
@@ -118,6 +132,9 @@ def offline(data_dir: DataDir, template: Template):
 def stack_storage(stack_name: str, region: str | None, template: Template):
     """Storage wired to a deployed stack's tables and bucket, found through its outputs."""
     import boto3
+
+    from openbin import storage as storage_module
+    from openbin.settings import Settings
 
     cfn = boto3.client("cloudformation", region_name=region)
     try:

@@ -210,3 +210,15 @@ def test_x_requests_remaining_on_authenticated_answers(api):
     bin_id = reply.json()["metadata"]["id"]
     reply = api.get(f"/v3/b/{bin_id}", {"X-Master-Key": account.key})
     assert reply.header("X-Requests-Remaining") == "8"
+
+
+def test_x_requests_remaining_on_charged_errors(api):
+    account = api.account(requests=10)
+    bin_id = api.create_bin(account)
+    reply = api.get(f"/v3/b/{bin_id}/9", {"X-Master-Key": account.key})
+    assert (reply.status, reply.header("X-Requests-Remaining")) == (404, "8")
+    reply = api.get(f"/v3/b/{bin_id}", {"X-Master-Key": account.key, "X-Bin-Meta": "maybe"})
+    assert (reply.status, reply.header("X-Requests-Remaining")) == (400, "7")
+    # refused before the charge: nothing to report
+    reply = api.get(f"/v3/b/{bin_id}")
+    assert reply.status == 401 and reply.header("X-Requests-Remaining") is None

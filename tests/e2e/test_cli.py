@@ -431,3 +431,43 @@ def test_state_made_through_the_server_outlives_it(tmp_path):
     # No server now: the command loads the data dir the server saved at shutdown.
     shown = ok_quiet(cli("account", "show", created["accountId"], data_dir=tmp_path))
     assert shown == account_view(created)
+
+
+# -- operator mistakes and local settings -----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read event"),
+        ("{not json", "is not valid JSON"),
+        ("[1]", "must be a JSON object"),
+    ],
+)
+def test_invoke_with_a_bad_event_file(tmp_path, content, message):
+    event = tmp_path / "event.json"
+    if content is not None:
+        event.write_text(content)
+    result = cli("invoke", "ReadBinFunction", "--event", str(event), data_dir=tmp_path / "d")
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_plan_settings_can_be_overridden_from_the_shell(tmp_path):
+    env = {**_env(), "OPENBIN_FREE_REQUESTS": "42"}
+    result = subprocess.run(
+        _argv(("account", "create"), tmp_path / "d"),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(result.stdout)["requestsRemaining"] == 42
+
+
+def test_data_dir_is_private_to_its_owner(tmp_path):
+    data_dir = tmp_path / "d"
+    assert cli("account", "create", data_dir=data_dir).returncode == 0
+    assert data_dir.stat().st_mode & 0o777 == 0o700
+    assert (data_dir / "dynamodb.json").stat().st_mode & 0o777 == 0o600

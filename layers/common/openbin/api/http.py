@@ -23,7 +23,7 @@ from openbin.errors import (
     OpenBinError,
     Unavailable,
 )
-from openbin.services.auth import Credentials
+from openbin.services.auth import Credentials, requests_remaining
 
 JSON = "application/json; charset=utf-8"
 COMPACT = (",", ":")
@@ -69,7 +69,10 @@ def ok(body: str | dict | list, requests_remaining: int) -> Response:
 
 
 def error_response(status: int, message: str, **extra: object) -> Response:
-    return json_response(status, {"message": message, **extra})
+    """``{"message": ...}``; a request that was already charged still says what is left."""
+    remaining = requests_remaining.get()
+    headers = {"X-Requests-Remaining": str(remaining)} if remaining is not None else None
+    return json_response(status, {"message": message, **extra}, headers)
 
 
 def build_resolver() -> APIGatewayHttpResolver:
@@ -113,6 +116,7 @@ def lambda_handler(app: APIGatewayHttpResolver):
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict, context) -> dict:
         metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+        requests_remaining.set(None)
         try:
             return app.resolve(event, context)
         except Exception:  # a malformed event, before any route runs: still a JSON answer

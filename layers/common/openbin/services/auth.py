@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from openbin.errors import NotAllowed, NotAuthenticated
@@ -10,6 +11,9 @@ from openbin.models import Account, Bin, KeyRecord
 from openbin.settings import Settings
 from openbin.storage import Storage
 from openbin.storage.accounts import ChargeRefused
+
+# The allowance left after this request's charge, once it has been charged (None before).
+requests_remaining: ContextVar[int | None] = ContextVar("requests_remaining", default=None)
 
 MASTER = "X-Master-Key"
 ACCESS = "X-Access-Key"
@@ -127,13 +131,15 @@ def authorize_bin(
 def charge(storage: Storage, account_id: str, settings: Settings) -> Account:
     """Count one request against the account's allowance."""
     try:
-        return storage.accounts.charge(account_id)
+        account = storage.accounts.charge(account_id)
     except ChargeRefused as refused:
-        account = refused.account
-        if account is None:
+        if refused.account is None:
             raise NotAllowed(NO_OWNER) from None
-        if account.blocked:
+        if refused.account.blocked:
             raise NotAllowed(BLOCKED) from None
+        requests_remaining.set(0)
         raise NotAllowed(
             f"Requests exhausted. Buy additional requests at {settings.pricing_url}"
         ) from None
+    requests_remaining.set(account.requests_remaining)
+    return account
