@@ -4,15 +4,16 @@ emulation (directly, or inside a running ``openbin serve``) or a deployed stack.
 from __future__ import annotations
 
 from openbin.models import PERMISSIONS, Account
+from openbin.services.access_keys import usage
 from openbin.services.accounts import AccountService
 from openbin.storage import Storage
 
 
-def account_json(account: Account) -> dict:
+def account_json(account: Account, storage: Storage) -> dict:
+    """An account as the operator sees it: what ``GET /v3/usage`` shows, and more."""
     return {
         "accountId": account.account_id,
-        "plan": account.plan,
-        "requestsRemaining": account.requests_remaining,
+        **usage(account, storage),
         "blocked": account.blocked,
         "createdAt": account.created_at,
     }
@@ -20,27 +21,27 @@ def account_json(account: Account) -> dict:
 
 def account_create(storage: Storage, plan: str = "free", requests: int | None = None) -> dict:
     account, master_key = AccountService(storage).create_account(plan, requests)
-    return {**account_json(account), "masterKey": master_key}
+    return {**account_json(account, storage), "masterKey": master_key}
 
 
 def account_show(storage: Storage, account_id: str) -> dict:
-    return account_json(AccountService(storage).get(account_id))
+    return account_json(AccountService(storage).get(account_id), storage)
 
 
 def account_set_plan(storage: Storage, account_id: str, plan: str) -> dict:
-    return account_json(AccountService(storage).set_plan(account_id, plan))
+    return account_json(AccountService(storage).set_plan(account_id, plan), storage)
 
 
 def account_add_requests(storage: Storage, account_id: str, count: int) -> dict:
-    return account_json(AccountService(storage).add_requests(account_id, count))
+    return account_json(AccountService(storage).add_requests(account_id, count), storage)
 
 
 def account_block(storage: Storage, account_id: str) -> dict:
-    return account_json(AccountService(storage).set_blocked(account_id, True))
+    return account_json(AccountService(storage).set_blocked(account_id, True), storage)
 
 
 def account_unblock(storage: Storage, account_id: str) -> dict:
-    return account_json(AccountService(storage).set_blocked(account_id, False))
+    return account_json(AccountService(storage).set_blocked(account_id, False), storage)
 
 
 def key_create_access(storage: Storage, account_id: str, name: str, permissions: list[str]) -> dict:

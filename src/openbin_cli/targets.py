@@ -23,8 +23,8 @@ class TargetError(Exception):
 
 def configure_environment(aws, log_level: str = "WARNING") -> None:
     """The environment every function sees locally: the template's, with local resource names.
-    A setting the template takes from a parameter (plans, limits, pricing URL) may be overridden
-    from the shell, e.g. ``OPENBIN_FREE_REQUESTS=50 openbin serve``."""
+    Any other setting may be overridden from the shell, e.g.
+    ``OPENBIN_FREE_REQUESTS=50 openbin serve``."""
     from_resources = {
         name
         for name, value in aws.template.global_environment.items()

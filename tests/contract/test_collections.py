@@ -248,3 +248,17 @@ def test_update_moves_a_bin_into_a_collection(api, owner, other):
             "message": "Collection not found or the Collection does not belong to the X-Master-Key provided"
         },
     )
+
+
+def test_only_the_owner_files_a_public_bin_into_a_collection(api, owner, other):
+    cid = new_collection(api, owner)
+    bin_id = api.create_bin(owner, {"a": 1}, X_Bin_Private="false")
+    for headers in ({}, {"X-Master-Key": other.key}):
+        reply = api.request("PUT", f"/v3/b/{bin_id}", {**headers, "X-Collection-Id": cid}, {"a": 2})
+        assert (reply.status, reply.json()) == (
+            404,
+            {
+                "message": "Collection not found or the Collection does not belong to the X-Master-Key provided"
+            },
+        )
+    assert "collectionId" not in api.get(f"/v3/b/{bin_id}").json()["metadata"]

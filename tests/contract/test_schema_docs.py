@@ -207,3 +207,50 @@ def test_draft_2020_12_schemas(api, owner):
         api.post("/v3/b", {"b": 1}, {"X-Master-Key": owner.key, "X-Collection-Id": cid}).status
         == 400
     )
+
+
+@pytest.mark.parametrize(
+    "ref", ["http://127.0.0.1:9/evil.json", "file:///etc/passwd", "other.json#/defs/a"]
+)
+def test_references_outside_the_schema_are_refused(api, owner, ref):
+    schema = {"properties": {"a": {"$ref": ref}}}
+    reply = api.request(
+        "POST", "/v3/s", {"X-Master-Key": owner.key, "X-Schema-Doc-Name": "ref"}, schema
+    )
+    assert (reply.status, reply.json()) == (
+        400,
+        {
+            "message": f"Invalid JSON Schema provided: $ref '{ref}' points outside the schema (only references within the schema are supported)"
+        },
+    )
+
+
+def test_references_within_the_schema_work(api, owner):
+    schema = {
+        "$id": "https://openbin.example/person",
+        "definitions": {"age": {"type": "integer"}},
+        "properties": {
+            "age": {"$ref": "#/definitions/age"},
+            "twin": {"$ref": "https://openbin.example/person#/definitions/age"},
+        },
+    }
+    cid = new_collection(api, owner)
+    sid = new_schema(api, owner, schema)
+    api.request(
+        "PUT", f"/v3/c/{cid}/schemadoc/add", {"X-Master-Key": owner.key, "X-Schema-Doc-Id": sid}
+    )
+    headers = {"X-Master-Key": owner.key, "X-Collection-Id": cid}
+    assert api.post("/v3/b", {"age": 3, "twin": 4}, headers).status == 200
+    refused = api.post("/v3/b", {"age": "three"}, headers)
+    assert (
+        refused.json()["message"]
+        == "Schema Doc Validation Mismatch: $.age: 'three' is not of type 'integer'"
+    )
+
+
+def test_data_keywords_are_not_patterns(api, owner):
+    schema = {"properties": {"a": {"const": {"pattern": "(?=a)", "$ref": "http://x"}}}}
+    reply = api.request(
+        "POST", "/v3/s", {"X-Master-Key": owner.key, "X-Schema-Doc-Name": "c"}, schema
+    )
+    assert reply.status == 200

@@ -25,7 +25,16 @@ EVENTS = ROOT / "events"
 KEY_RE = re.compile(r"\$2a\$10\$[./A-Za-z0-9]{53}")
 ID_RE = re.compile(r"[0-9a-f]{24}")
 CREATED_AT_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-ACCOUNT_FIELDS = {"accountId", "plan", "requestsRemaining", "blocked", "createdAt"}
+ACCOUNT_FIELDS = {
+    "accountId",
+    "plan",
+    "requestsRemaining",
+    "recordSizeLimit",
+    "bins",
+    "storedBytes",
+    "blocked",
+    "createdAt",
+}
 NOT_FOUND = "Bin not found or it doesn't belong to your account"
 PLACEHOLDER_BIN = "000000000000000000000000"
 
@@ -161,9 +170,14 @@ def test_offline_commands_persist_in_the_data_dir(tmp_path):
 
     account_id = created["accountId"]
     changed = ok_quiet(cli("account", "set-plan", account_id, "pro", data_dir=tmp_path))
-    assert changed == {**account_view(created), "plan": "pro"}
+    assert changed == {**account_view(created), "plan": "pro", "recordSizeLimit": 1_048_576}
     shown = ok_quiet(cli("account", "show", account_id, data_dir=tmp_path))
-    assert shown == {**account_view(created), "plan": "pro", "requestsRemaining": 10}
+    assert shown == {
+        **account_view(created),
+        "plan": "pro",
+        "requestsRemaining": 10,
+        "recordSizeLimit": 1_048_576,
+    }
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -287,7 +301,8 @@ def test_account_created_from_a_second_terminal_works_over_http(server, http):
     assert http.get(f"/v3/b/{bin_id}", key).json()["record"] == {"hello": "world"}
 
     shown = ok_quiet(cli("account", "show", created["accountId"], data_dir=server.data_dir))
-    assert shown == {**account_view(created), "requestsRemaining": 1}
+    # the bin it made shows in the account's usage: one bin of 18 bytes
+    assert shown == {**account_view(created), "requestsRemaining": 1, "bins": 1, "storedBytes": 18}
 
 
 def test_operator_commands_act_on_the_running_server(server, http):
@@ -304,7 +319,7 @@ def test_operator_commands_act_on_the_running_server(server, http):
     )
 
     added = ok_quiet(cli("account", "add-requests", account_id, "10", data_dir=data_dir))
-    assert added == {**account_view(created), "requestsRemaining": 10}
+    assert added == {**account_view(created), "requestsRemaining": 10, "bins": 1, "storedBytes": 8}
     too_big = http.post("/v3/b", big, key)
     assert (too_big.status, too_big.message) == (
         403,
@@ -313,7 +328,14 @@ def test_operator_commands_act_on_the_running_server(server, http):
     )
 
     upgraded = ok_quiet(cli("account", "set-plan", account_id, "pro", data_dir=data_dir))
-    assert upgraded == {**account_view(created), "plan": "pro", "requestsRemaining": 9}
+    assert upgraded == {
+        **account_view(created),
+        "plan": "pro",
+        "requestsRemaining": 9,
+        "recordSizeLimit": 1_048_576,
+        "bins": 1,
+        "storedBytes": 8,
+    }
     assert http.post("/v3/b", big, key).status == 200
 
     blocked = ok_quiet(cli("account", "block", account_id, data_dir=data_dir))
@@ -322,13 +344,23 @@ def test_operator_commands_act_on_the_running_server(server, http):
     assert (refused.status, refused.message) == (403, "Account blocked. Contact the administrator")
 
     unblocked = ok_quiet(cli("account", "unblock", account_id, data_dir=data_dir))
-    assert unblocked == {**account_view(created), "plan": "pro", "requestsRemaining": 8}
+    assert unblocked == {
+        **account_view(created),
+        "plan": "pro",
+        "requestsRemaining": 8,
+        "recordSizeLimit": 1_048_576,
+        "bins": 2,
+        "storedBytes": 150_020,
+    }
     assert http.post("/v3/b", {"a": 1}, key).status == 200
 
     assert ok_quiet(cli("account", "show", account_id, data_dir=data_dir)) == {
         **account_view(created),
         "plan": "pro",
         "requestsRemaining": 7,
+        "recordSizeLimit": 1_048_576,
+        "bins": 3,
+        "storedBytes": 150_028,
     }
 
 

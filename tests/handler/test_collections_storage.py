@@ -75,3 +75,47 @@ def test_one_compiled_validator_per_schema_revision():
     newer = SchemaDoc("a" * 24, "o" * 24, "n", '{"type": "array"}', "t", revision=1)
     schemas.validate(newer, [1])
     assert schemas._validator.cache_info().misses == 2
+
+
+def test_a_stored_remote_reference_is_never_fetched(handler_api, storage):
+    """Defence in depth: even a schema stored before the save-time check cannot make a
+    function fetch a URL or read a file."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(2)
+    port = listener.getsockname()[1]
+    contacted = []
+
+    def accept():
+        try:
+            contacted.append(listener.accept())
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    account = handler_api.account()
+    doc = SchemaDoc(
+        ids.new_id(),
+        account.account_id,
+        "remote",
+        f'{{"properties": {{"a": {{"$ref": "http://127.0.0.1:{port}/evil.json"}}}}}}',
+        "t",
+    )
+    storage.schema_docs.put(doc)
+    collection = handler_api.op("collection.create", account_id=account.account_id, name="c")
+    storage.collections.set_schema_doc(collection["collectionId"], doc.schema_doc_id)
+    reply = handler_api.post(
+        "/v3/b",
+        {"a": 5},
+        {"X-Master-Key": account.key, "X-Collection-Id": collection["collectionId"]},
+    )
+    thread.join()
+    listener.close()
+    assert contacted == []
+    assert reply.status == 400
+    assert reply.json()["message"].startswith("Schema Doc Validation Mismatch: $: cannot resolve")

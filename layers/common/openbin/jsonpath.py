@@ -4,7 +4,12 @@ Bounds, so that a hostile expression gets a 400 quickly instead of a hung functi
 - the expression's length is capped;
 - evaluation is metered: every node jsonpath-ng visits creates a ``DatumInContext``, so counting
   those creations (per thread) bounds the work; past the budget the query is refused;
-- regular expressions in filters (``=~``) and ``sub()`` run on RE2, which is linear-time.
+- regular expressions in filters (``=~``) and ``sub()`` run on RE2, which is linear-time, and
+  each search is metered by the length of the string it scans;
+- arithmetic (a jsonpath-ng extension, not Goessner JSONPath) is refused: ``$.list * N``
+  would build N copies without visiting a node;
+- the matches are bounded in total size (a response must fit Lambda's 6 MB), measured
+  without serialising them.
 Imported only by the read function, and only when a request carries ``X-JSON-Path``.
 """
 
@@ -13,6 +18,7 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 
+import jsonpath_ng.ext.arithmetic as _arithmetic
 import jsonpath_ng.ext.filter as _filter
 import jsonpath_ng.ext.string as _string
 import jsonpath_ng.jsonpath as _jsonpath
@@ -41,11 +47,27 @@ def _metered_init(self, *args, **kwargs):
     _original_init(self, *args, **kwargs)
 
 
+def _spend(steps: int) -> None:
+    remaining = getattr(_meter, "remaining", None)
+    if remaining is not None:
+        if remaining < steps:
+            raise BudgetExceeded()
+        _meter.remaining = remaining - steps
+
+
 def _re2_search(value, pattern) -> bool:
-    return isinstance(value, str) and regex.search(pattern, value) is not None
+    if not isinstance(value, str):
+        return False
+    _spend(1 + len(value) // 64)  # RE2 is linear: the work is the length scanned
+    return regex.search(pattern, value) is not None
+
+
+def _no_arithmetic(self, datum):
+    raise BudgetExceeded()
 
 
 _jsonpath.DatumInContext.__init__ = _metered_init
+_arithmetic.Operation.find = _no_arithmetic
 _filter.OPERATOR_MAP["=~"] = _re2_search
 _string.re = regex.re_module
 
@@ -64,7 +86,35 @@ def _compile(expression: str):
     return ExtendedJsonPathParser().parse(expression)
 
 
-def query(value: object, expression: str, max_length: int, max_steps: int) -> list:
+def _sizes(value: object) -> dict[int, int]:
+    """Approximate JSON size of every container in ``value``, by ``id`` (one pass)."""
+    sizes: dict[int, int] = {}
+    order, stack = [], [value]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        children = node.values() if type(node) is dict else node if type(node) is list else ()
+        stack.extend(c for c in children if type(c) in (dict, list))
+    for node in reversed(order):  # children before their parents
+        if type(node) is dict:
+            total = 2 + sum(len(k) + 4 + _size(v, sizes) for k, v in node.items())
+        else:
+            total = 2 + sum(1 + _size(v, sizes) for v in node)
+        sizes[id(node)] = total
+    return sizes
+
+
+def _size(value: object, sizes: dict[int, int]) -> int:
+    if type(value) in (dict, list):
+        return sizes[id(value)]
+    if type(value) is str:
+        return len(value) + 2
+    return 8
+
+
+def query(
+    value: object, expression: str, max_length: int, max_steps: int, max_bytes: int = 5_000_000
+) -> list:
     """Every value the expression matches in ``value`` (``[]`` when nothing matches)."""
     if not expression.strip() or len(expression) > max_length:
         raise InvalidRequest(INVALID)
@@ -74,8 +124,15 @@ def query(value: object, expression: str, max_length: int, max_steps: int) -> li
         raise InvalidRequest(INVALID) from None
     _meter.remaining = max_steps
     try:
-        return [match.value for match in compiled.find(value)]
+        matches = [match.value for match in compiled.find(value)]
     except Exception:  # over budget, or a filter that cannot be evaluated on this data
         raise InvalidRequest(INVALID) from None
     finally:
         _meter.remaining = None
+    if len(matches) * 8 > max_bytes:
+        raise InvalidRequest(INVALID)
+    if any(type(m) in (dict, list, str) for m in matches):
+        sizes = _sizes(value)
+        if sum(_size(m, sizes) for m in matches) > max_bytes:
+            raise InvalidRequest(INVALID)
+    return matches

@@ -14,6 +14,9 @@ class Account:
     requests_remaining: int
     created_at: str
     blocked: bool = False
+    bins: int = 0  # bins the account holds
+    stored_bytes: int = 0  # UTF-8 bytes of every record it stores, history included
+    access_keys: int = 0
 
 
 @dataclass(slots=True)

@@ -6,7 +6,9 @@ Safe against hostile schemas:
   is linear-time: a catastrophic pattern such as ``^(a+)+$`` cannot backtrack. Patterns RE2
   cannot compile (look-arounds, back-references) are refused when the schema is saved;
 - schemas are bounded in size and nesting depth when saved;
-- references are resolved only inside the schema (nothing is ever fetched).
+- references are resolved only inside the schema: a ``$ref`` elsewhere is refused when the
+  schema is saved, and validators use a registry that cannot retrieve anything (no URL is
+  fetched and no file is read, whatever a stored schema says).
 One compiled validator per schema-doc revision is kept across invocations. Imported only by
 the functions that write records or schema docs.
 """
@@ -22,7 +24,8 @@ import jsonschema._utils
 from jsonschema import exceptions as _exceptions
 from jsonschema import validators as _validators
 from jsonschema.validators import Draft7Validator
-from referencing.exceptions import Unresolvable
+from referencing import Registry
+from referencing.exceptions import NoSuchResource, Unresolvable
 
 from openbin import regex
 from openbin.errors import InvalidRequest, SchemaMismatch
@@ -46,6 +49,17 @@ SUPPORTED_DRAFTS = {
 for _module in (jsonschema._keywords, jsonschema._legacy_keywords, jsonschema._utils):
     _module.re = regex.re_module
 
+# Keywords whose values are data, not schemas: nothing inside them is a pattern or a reference.
+DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples"})
+REFERENCE_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
+
+
+def _no_retrieval(uri: str):
+    raise NoSuchResource(ref=uri)
+
+
+LOCAL_ONLY = Registry(retrieve=_no_retrieval)
+
 
 def invalid(reason: str) -> InvalidRequest:
     return InvalidRequest(f"Invalid JSON Schema provided: {reason}")
@@ -61,20 +75,45 @@ def _validator_class(schema: object):
     return Draft7Validator
 
 
-def _patterns(node: object):
+def _walk(node: object):
+    """Every (keyword, value) pair of a schema, skipping values that are data."""
     stack = [node]
     while stack:
         current = stack.pop()
         if isinstance(current, dict):
             for key, value in current.items():
-                if key == "pattern" and isinstance(value, str):
-                    yield value
-                elif key == "patternProperties" and isinstance(value, dict):
-                    yield from value
-                if isinstance(value, dict | list):
+                yield key, value
+                if key not in DATA_KEYWORDS and isinstance(value, dict | list):
                     stack.append(value)
         elif isinstance(current, list):
             stack.extend(current)
+
+
+def _check_patterns_and_references(schema: object) -> None:
+    pairs = list(_walk(schema))
+    ids = {
+        value.rstrip("#") for key, value in pairs if key in ("$id", "id") and isinstance(value, str)
+    }
+    for key, value in pairs:
+        patterns = []
+        if key == "pattern" and isinstance(value, str):
+            patterns = [value]
+        elif key == "patternProperties" and isinstance(value, dict):
+            patterns = list(value)
+        for pattern in patterns:
+            try:
+                regex.compile(pattern)
+            except regex.error:
+                raise invalid(
+                    f"pattern {pattern!r} is not supported (RE2 syntax: no look-arounds "
+                    "or back-references)"
+                ) from None
+        if key in REFERENCE_KEYWORDS and isinstance(value, str):
+            if not value.startswith("#") and value.split("#", 1)[0] not in ids:
+                raise invalid(
+                    f"{key} {value!r} points outside the schema (only references within "
+                    "the schema are supported)"
+                )
 
 
 def check_schema(raw: bytes) -> tuple[object, str]:
@@ -100,21 +139,14 @@ def check_schema(raw: bytes) -> tuple[object, str]:
     except _exceptions.SchemaError as error:
         where = error.json_path if error.path else "$"
         raise invalid(f"{where}: {error.message}") from None
-    for pattern in _patterns(schema):
-        try:
-            regex.compile(pattern)
-        except regex.error:
-            raise invalid(
-                f"pattern {pattern!r} is not supported (RE2 syntax: no look-arounds "
-                "or back-references)"
-            ) from None
+    _check_patterns_and_references(schema)
     return schema, text.strip()
 
 
 @lru_cache(maxsize=256)
 def _validator(schema_doc_id: str, revision: int, schema_text: str):
     schema = json.loads(schema_text)
-    return _validator_class(schema)(schema)
+    return _validator_class(schema)(schema, registry=LOCAL_ONLY)
 
 
 def validate(doc: SchemaDoc, value: object) -> None:

@@ -35,10 +35,11 @@ class Settings(BaseModel):
     # larger ones go to S3 (a DynamoDB item is capped at 400 KB).
     inline_record_limit: int = Field(16_384, ge=0, le=350_000, alias="OPENBIN_INLINE_RECORD_LIMIT")
     max_versions: int = Field(1000, ge=0, alias="OPENBIN_MAX_VERSIONS")
+    max_access_keys: int = Field(4, ge=0, alias="OPENBIN_MAX_ACCESS_KEYS")
     max_json_depth: int = Field(100, ge=1, le=500, alias="OPENBIN_MAX_JSON_DEPTH")
     jsonpath_max_length: int = Field(256, ge=1, alias="OPENBIN_JSONPATH_MAX_LENGTH")
     # Upper bound on the nodes a JSONPath evaluation may visit before it is refused.
-    jsonpath_max_steps: int = Field(200_000, ge=1, alias="OPENBIN_JSONPATH_MAX_STEPS")
+    jsonpath_max_steps: int = Field(100_000, ge=1, alias="OPENBIN_JSONPATH_MAX_STEPS")
 
     def record_limit(self, plan: str) -> int:
         return self.pro_record_limit if plan == "pro" else self.free_record_limit

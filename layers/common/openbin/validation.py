@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 
 from openbin.errors import InvalidRequest
 
 VERSION_BEYOND_ANY = 10**18
+JSON_WHITESPACE = " \t\n\r"
 CONTENT_TYPE_MESSAGE = "You need to pass Content-Type set to application/json"
 
 
@@ -42,6 +44,13 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if number in (math.inf, -math.inf):  # 1e400: valid grammar, but no double holds it
+        raise ValueError("number out of range")
+    return number
+
+
 def depth_within(value: object, max_depth: int) -> bool:
     stack = [(value, 1)]
     while stack:
@@ -62,11 +71,11 @@ def parse_record(raw: bytes, max_depth: int) -> tuple[object, str]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidRequest("Invalid JSON provided") from None
-    stripped = text.strip()
+    stripped = text.strip(JSON_WHITESPACE)  # only what JSON calls whitespace (RFC 8259)
     if not stripped:
         raise InvalidRequest("Bin cannot be blank")
     try:
-        value = json.loads(stripped, parse_constant=_reject_constant)
+        value = json.loads(stripped, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
         raise InvalidRequest(f"JSON nesting is too deep (at most {max_depth} levels)") from None
     except ValueError:

@@ -29,6 +29,10 @@ def render(outcome: Outcome) -> Response:
     The stored JSON text is embedded as is: no parse and re-serialisation of the record."""
     if outcome.matches is not None:
         payload = json.dumps(outcome.matches, ensure_ascii=False, separators=COMPACT)
+        try:
+            payload.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate ("\ud800" in the record): escape it
+            payload = json.dumps(outcome.matches, separators=COMPACT)
         key = "records"
     else:
         payload = outcome.record_json

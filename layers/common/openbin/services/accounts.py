@@ -68,23 +68,16 @@ class AccountService:
         return self._found(self.storage.accounts.set_blocked(account_id, blocked))
 
     def create_access_key(self, account_id: str, name: str, permissions: dict[str, bool]) -> NewKey:
+        from openbin.services.access_keys import AccessKeyService, check_key_name
+
         self.get(account_id)
-        if not 1 <= len(name) <= 32:
-            raise InvalidRequest("X-Key-Name must be 1 to 32 characters")
+        check_key_name(name)
         unknown = set(permissions) - set(PERMISSIONS)
         if unknown:
             raise InvalidRequest(f"Unknown permissions: {', '.join(sorted(unknown))}")
-        key = generate_key()
-        record = KeyRecord(
-            key_hash=hash_key(key),
-            account_id=account_id,
-            kind="access",
-            created_at=now_iso(),
-            access_key_id=ids.new_id(),
-            name=name,
-            permissions={p: bool(permissions.get(p)) for p in PERMISSIONS},
+        key, record = AccessKeyService(self.storage).issue(
+            account_id, name, {p: bool(permissions.get(p)) for p in PERMISSIONS}
         )
-        self.storage.keys.put(record)
         return NewKey(key, record)
 
     # Collections and schema docs get their HTTP routes in a later release; until then the

@@ -68,7 +68,7 @@ def identify(credentials: Credentials, item: dict | None) -> KeyRecord | None:
         return None
     from openbin.storage.keys import KeyRepository
 
-    record = KeyRepository.from_item(item) if item else None
+    record = KeyRepository.from_item(item) if item and "kind" in item else None
     if record is None or record.kind != credentials.kind:
         raise NotAuthenticated(f"Invalid {credentials.header} provided")
     return record

@@ -48,8 +48,9 @@ class BinMetaService:
                     continue
                 keep = base.record
                 drop = [bin.record, *(v.record for v in history if v.version != 0)]
+            freed = sum(ref.size for ref in drop)
             try:
-                storage.bins.reset_history(bin, keep, new_revision())
+                storage.bins.reset_history(bin, keep, new_revision(), freed)
             except RevisionConflict:
                 bin = self._reread(bin_id)
                 continue

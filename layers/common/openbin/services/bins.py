@@ -230,9 +230,14 @@ class BinService:
             raise InvalidRequest("Invalid X-Collection-Id provided")
         value, text = parse_record(request.body, self.settings.max_json_depth)
         collection = None
-        if moving_to is not None:
+        if moving_to is not None:  # only the bin's owner may file it into a collection
             collection = storage.collections.get(moving_to)
-            if collection is None or collection.owner_id != bin.owner_id:
+            caller_account = opened.caller.account_id if opened.caller else None
+            if (
+                collection is None
+                or collection.owner_id != bin.owner_id
+                or caller_account != bin.owner_id
+            ):
                 raise NotFound(COLLECTION_NOT_FOUND)
         elif bin.collection_id:
             collection = storage.collections.get(bin.collection_id)
@@ -289,8 +294,9 @@ class BinService:
         opened = open_bin(storage, credentials, bin_id, auth.DELETE)
         bin = opened.bin
         for _ in range(MAX_UPDATE_ATTEMPTS):
+            history = storage.bins.list_versions(bin_id)
             try:
-                storage.bins.delete_bin(bin)
+                storage.bins.delete_bin(bin, sum(v.record.size for v in history))
                 break
             except RevisionConflict:
                 bin = storage.bins.get(bin_id)
@@ -299,7 +305,6 @@ class BinService:
         else:
             raise Unavailable("Service temporarily unavailable, please retry")
         # The bin is gone, so no new version can appear: remove the history, then the objects.
-        history = storage.bins.list_versions(bin_id)
         storage.bins.delete_versions(bin_id, history)
         storage.records.discard_all([bin.record, *(v.record for v in history)])
         body = {

@@ -35,7 +35,9 @@ class Storage:
             db=db,
             accounts=AccountRepository(db, settings.accounts_table),
             keys=KeyRepository(db, settings.keys_table),
-            bins=BinRepository(db, settings.bins_table, settings.versions_table),
+            bins=BinRepository(
+                db, settings.bins_table, settings.versions_table, settings.accounts_table
+            ),
             records=RecordStore(s3, settings.records_bucket, settings.inline_record_limit),
             collections=CollectionRepository(db, settings.collections_table),
             schema_docs=SchemaDocRepository(db, settings.schema_docs_table),

@@ -31,6 +31,9 @@ class AccountRepository:
             requests_remaining=get_n(item, "requestsRemaining"),
             created_at=item["createdAt"]["S"],
             blocked=get_bool(item, "blocked"),
+            bins=get_n(item, "bins"),
+            stored_bytes=get_n(item, "storedBytes"),
+            access_keys=get_n(item, "accessKeys"),
         )
 
     def create(self, account: Account) -> None:

@@ -73,10 +73,11 @@ def _record_from(item: dict) -> RecordRef:
 
 
 class BinRepository:
-    def __init__(self, client, bins_table: str, versions_table: str) -> None:
+    def __init__(self, client, bins_table: str, versions_table: str, accounts_table: str) -> None:
         self._db = client
         self.bins_table = bins_table
         self.versions_table = versions_table
+        self.accounts_table = accounts_table
 
     @staticmethod
     def key(bin_id: str) -> dict:
@@ -127,11 +128,48 @@ class BinRepository:
             item["collectionId"] = s(bin.collection_id)
         return item
 
+    def _usage(self, owner_id: str | None, bins: int = 0, stored: int = 0) -> list[dict]:
+        """The owner's usage counters change in the same transaction as the bin, so they stay
+        exact without ever scanning an account's bins."""
+        if not owner_id or (bins == 0 and stored == 0):
+            return []
+        return [
+            {
+                "Update": {
+                    "TableName": self.accounts_table,
+                    "Key": {"accountId": s(owner_id)},
+                    "UpdateExpression": "ADD bins :bins, storedBytes :stored",
+                    "ExpressionAttributeValues": {":bins": n(bins), ":stored": n(stored)},
+                }
+            }
+        ]
+
+    def _transact(self, items: list[dict]) -> None:
+        try:
+            self._db.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if is_transaction_conflict(error):
+                raise RevisionConflict() from None
+            raise
+
+    @staticmethod
+    def _record_update(new: RecordRef, expression: str, values: dict) -> tuple[str, dict]:
+        if new.inline is not None:
+            return expression + ", rec = :rec REMOVE s3Key", {**values, ":rec": b(new.inline)}
+        return expression + ", s3Key = :s3 REMOVE rec", {**values, ":s3": s(new.s3_key)}
+
     def create(self, bin: Bin) -> None:
-        self._db.put_item(
-            TableName=self.bins_table,
-            Item=self._bin_item(bin),
-            ConditionExpression="attribute_not_exists(binId)",
+        self._transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self.bins_table,
+                        "Item": self._bin_item(bin),
+                        "ConditionExpression": "attribute_not_exists(binId)",
+                    }
+                },
+                *self._usage(bin.owner_id, bins=1, stored=bin.record.size),
+            ]
         )
 
     def get(self, bin_id: str) -> Bin | None:
@@ -151,75 +189,79 @@ class BinRepository:
     def append_version(self, bin: Bin, new: RecordRef, now: str, revision: str) -> int:
         """Keep the current latest as version ``latest_version`` and make ``new`` the latest."""
         old = bin.latest_version
-        record_update = "SET latestVersion = :next, rev = :rev, #size = :size"
-        values = {
-            ":next": n(old + 1),
-            ":rev": s(revision),
-            ":old": s(bin.revision),
-            ":size": n(new.size),
-        }
-        if new.inline is not None:
-            record_update += ", rec = :rec REMOVE s3Key"
-            values[":rec"] = b(new.inline)
-        else:
-            record_update += ", s3Key = :s3 REMOVE rec"
-            values[":s3"] = s(new.s3_key)
-        try:
-            self._db.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.versions_table,
-                            "Item": {
-                                **self.version_key(bin.bin_id, old),
-                                "createdAt": s(now),
-                                "tok": s(revision),
-                                **_record_attrs(bin.record),
-                            },
-                            "ConditionExpression": "attribute_not_exists(binId)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self.bins_table,
-                            "Key": self.key(bin.bin_id),
-                            "UpdateExpression": record_update,
-                            "ConditionExpression": "rev = :old",
-                            "ExpressionAttributeNames": {"#size": "size"},
-                            "ExpressionAttributeValues": values,
-                        }
-                    },
-                ]
-            )
-        except ClientError as error:
-            if is_transaction_conflict(error):
-                raise RevisionConflict() from None
-            raise
+        expression, values = self._record_update(
+            new,
+            "SET latestVersion = :next, rev = :rev, #size = :size",
+            {
+                ":next": n(old + 1),
+                ":rev": s(revision),
+                ":old": s(bin.revision),
+                ":size": n(new.size),
+            },
+        )
+        self._transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self.versions_table,
+                        "Item": {
+                            **self.version_key(bin.bin_id, old),
+                            "createdAt": s(now),
+                            "tok": s(revision),
+                            **_record_attrs(bin.record),
+                        },
+                        "ConditionExpression": "attribute_not_exists(binId)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self.bins_table,
+                        "Key": self.key(bin.bin_id),
+                        "UpdateExpression": expression,
+                        "ConditionExpression": "rev = :old",
+                        "ExpressionAttributeNames": {"#size": "size"},
+                        "ExpressionAttributeValues": values,
+                    }
+                },
+                *self._usage(bin.owner_id, stored=new.size),
+            ]
+        )
         return old + 1
 
     def replace_latest(self, bin: Bin, new: RecordRef, revision: str) -> None:
         """Overwrite the latest record in place (an unversioned update)."""
+        self._replace(bin, new, revision, latest_version=None, freed=bin.record.size)
+
+    def reset_history(self, bin: Bin, latest: RecordRef, revision: str, freed: int) -> None:
+        """Make ``latest`` version 0 with no history after it (``freed``: the bytes of the
+        records this drops; their items and objects are deleted after)."""
+        self._replace(bin, latest, revision, latest_version=0, freed=freed)
+
+    def _replace(
+        self, bin: Bin, new: RecordRef, revision: str, latest_version: int | None, freed: int
+    ) -> None:
         expression = "SET rev = :rev, #size = :size"
         values = {":rev": s(revision), ":old": s(bin.revision), ":size": n(new.size)}
-        if new.inline is not None:
-            expression += ", rec = :rec REMOVE s3Key"
-            values[":rec"] = b(new.inline)
-        else:
-            expression += ", s3Key = :s3 REMOVE rec"
-            values[":s3"] = s(new.s3_key)
-        try:
-            self._db.update_item(
-                TableName=self.bins_table,
-                Key=self.key(bin.bin_id),
-                UpdateExpression=expression,
-                ConditionExpression="rev = :old",
-                ExpressionAttributeNames={"#size": "size"},
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                raise RevisionConflict() from None
-            raise
+        if latest_version is not None:
+            expression = "SET latestVersion = :latest, rev = :rev, #size = :size"
+            values[":latest"] = n(latest_version)
+        expression, values = self._record_update(new, expression, values)
+        grown = (new.size if latest_version is None else 0) - freed
+        self._transact(
+            [
+                {
+                    "Update": {
+                        "TableName": self.bins_table,
+                        "Key": self.key(bin.bin_id),
+                        "UpdateExpression": expression,
+                        "ConditionExpression": "rev = :old",
+                        "ExpressionAttributeNames": {"#size": "size"},
+                        "ExpressionAttributeValues": values,
+                    }
+                },
+                *self._usage(bin.owner_id, stored=grown),
+            ]
+        )
 
     # -- whole-history operations ----------------------------------------------------------------
     def list_versions(self, bin_id: str) -> list[StoredVersion]:
@@ -244,19 +286,22 @@ class BinRepository:
                 return out
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def delete_bin(self, bin: Bin) -> None:
-        """Remove the bin item, provided nobody changed it since it was read."""
-        try:
-            self._db.delete_item(
-                TableName=self.bins_table,
-                Key=self.key(bin.bin_id),
-                ConditionExpression="rev = :rev",
-                ExpressionAttributeValues={":rev": s(bin.revision)},
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                raise RevisionConflict() from None
-            raise
+    def delete_bin(self, bin: Bin, history_bytes: int) -> None:
+        """Remove the bin item, provided nobody changed it since it was read (every change of
+        its history changes its revision, so ``history_bytes`` is still exact)."""
+        self._transact(
+            [
+                {
+                    "Delete": {
+                        "TableName": self.bins_table,
+                        "Key": self.key(bin.bin_id),
+                        "ConditionExpression": "rev = :rev",
+                        "ExpressionAttributeValues": {":rev": s(bin.revision)},
+                    }
+                },
+                *self._usage(bin.owner_id, bins=-1, stored=-(bin.record.size + history_bytes)),
+            ]
+        )
 
     def delete_versions(self, bin_id: str, versions: list[StoredVersion]) -> None:
         """Delete these history items, each only if it is still the item that was listed (a
@@ -291,35 +336,6 @@ class BinRepository:
                     except ClientError as inner:
                         if not is_condition_failure(inner):
                             raise
-
-    def reset_history(self, bin: Bin, latest: RecordRef, revision: str) -> None:
-        """Make ``latest`` version 0 with no history after it (versions are deleted after)."""
-        expression = "SET latestVersion = :zero, rev = :rev, #size = :size"
-        values = {
-            ":zero": n(0),
-            ":rev": s(revision),
-            ":old": s(bin.revision),
-            ":size": n(latest.size),
-        }
-        if latest.inline is not None:
-            expression += ", rec = :rec REMOVE s3Key"
-            values[":rec"] = b(latest.inline)
-        else:
-            expression += ", s3Key = :s3 REMOVE rec"
-            values[":s3"] = s(latest.s3_key)
-        try:
-            self._db.update_item(
-                TableName=self.bins_table,
-                Key=self.key(bin.bin_id),
-                UpdateExpression=expression,
-                ConditionExpression="rev = :old",
-                ExpressionAttributeNames={"#size": "size"},
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                raise RevisionConflict() from None
-            raise
 
     def set_attribute(self, bin_id: str, name: str, value: dict) -> bool:
         """Set one metadata attribute (name, private); False when the bin is gone."""

@@ -1,7 +1,15 @@
 from __future__ import annotations
 
+from botocore.exceptions import ClientError
+
 from openbin.models import KeyRecord
-from openbin.storage.dynamo import flag, opt_s, s
+from openbin.storage.dynamo import flag, is_transaction_conflict, n, opt_s, s
+
+ALIAS = "accessKeyId#"  # items that map an access key id to its key's hash (never a hash)
+
+
+class KeyLimitReached(Exception):
+    pass
 
 
 class KeyRepository:
@@ -30,7 +38,7 @@ class KeyRepository:
             permissions={name: value["BOOL"] for name, value in perms.items()},
         )
 
-    def put(self, record: KeyRecord) -> None:
+    def _item(self, record: KeyRecord) -> dict:
         item = {
             "keyHash": s(record.key_hash),
             "accountId": s(record.account_id),
@@ -43,6 +51,119 @@ class KeyRepository:
             item["name"] = s(record.name)
         if record.kind == "access":
             item["permissions"] = {"M": {k: flag(v) for k, v in record.permissions.items()}}
+        return item
+
+    def create_access_key(self, record: KeyRecord, accounts_table: str, limit: int) -> None:
+        """Store an access key, its id alias, and count it on the account, in one transaction
+        that refuses a key past ``limit`` (exact under concurrent creates)."""
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": self._item(record),
+                            "ConditionExpression": "attribute_not_exists(keyHash)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": {
+                                "keyHash": s(ALIAS + record.access_key_id),
+                                "target": s(record.key_hash),
+                                "owner": s(record.account_id),
+                            },
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": accounts_table,
+                            "Key": {"accountId": s(record.account_id)},
+                            "UpdateExpression": "ADD accessKeys :one",
+                            "ConditionExpression": (
+                                "attribute_not_exists(accessKeys) OR accessKeys < :limit"
+                            ),
+                            "ExpressionAttributeValues": {":one": n(1), ":limit": n(limit)},
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if is_transaction_conflict(error):
+                raise KeyLimitReached() from None
+            raise
+
+    def alias_key(self, access_key_id: str) -> dict:
+        return self.key(ALIAS + access_key_id)
+
+    def find_access_key(self, alias_item: dict | None) -> KeyRecord | None:
+        """The access key an alias item points at (a consistent read)."""
+        if not alias_item:
+            return None
+        item = self._db.get_item(
+            TableName=self._table, Key=self.key(alias_item["target"]["S"]), ConsistentRead=True
+        ).get("Item")
+        return self.from_item(item) if item else None
+
+    def delete_access_key(self, record: KeyRecord, accounts_table: str) -> bool:
+        """Remove the key, its alias and its count; False when it was already gone."""
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": self.key(record.key_hash),
+                            "ConditionExpression": "attribute_exists(keyHash)",
+                        }
+                    },
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": self.alias_key(record.access_key_id),
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": accounts_table,
+                            "Key": {"accountId": s(record.account_id)},
+                            "UpdateExpression": "ADD accessKeys :minus",
+                            "ExpressionAttributeValues": {":minus": n(-1)},
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if is_transaction_conflict(error):
+                return False
+            raise
+        return True
+
+    def access_keys_of(self, account_id: str) -> list[KeyRecord]:
+        out, kwargs = (
+            [],
+            {
+                "TableName": self._table,
+                "IndexName": "ByAccount",
+                "KeyConditionExpression": "accountId = :a",
+                "ExpressionAttributeValues": {":a": s(account_id)},
+            },
+        )
+        while True:
+            page = self._db.query(**kwargs)
+            out.extend(
+                self.from_item(item)
+                for item in page.get("Items", [])
+                if item.get("kind", {}).get("S") == "access"
+            )
+            if "LastEvaluatedKey" not in page:
+                return sorted(out, key=lambda k: (k.created_at, k.access_key_id))
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def put(self, record: KeyRecord) -> None:
         self._db.put_item(
-            TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(keyHash)"
+            TableName=self._table,
+            Item=self._item(record),
+            ConditionExpression="attribute_not_exists(keyHash)",
         )
