@@ -47,7 +47,19 @@ _dirty = threading.Event()
 _original_process_request = BotocoreStubber.process_request
 
 
+_skip = threading.local()
+
+
+def skip_next_request() -> None:
+    """Fault injection: the next emulated request on this thread is not applied (a test's own
+    before-send handler answers it instead; botocore still calls every handler)."""
+    _skip.next = True
+
+
 def _serialised_process_request(self, request):
+    if getattr(_skip, "next", False):
+        _skip.next = False
+        return None
     with CALL_LOCK:
         response = _original_process_request(self, request)
     if request.method in ("PUT", "POST", "DELETE"):

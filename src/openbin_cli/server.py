@@ -27,6 +27,11 @@ from openbin_cli.template import Template
 # Lambda takes at most 6 MB per synchronous invocation (API Gateway itself accepts 10 MB, but a
 # larger body never reaches a function); locally such bodies get a clear 413.
 MAX_BODY = 6 * 1024 * 1024
+DRAIN_LIMIT = 64 * 1024 * 1024  # larger bodies are not read at all: the connection is closed
+
+
+class BadFraming(ValueError):
+    """The request's length cannot be trusted."""
 
 
 def _json(status: int, payload: dict | list) -> tuple[int, dict, bytes]:
@@ -150,12 +155,16 @@ class _Handler(BaseHTTPRequestHandler):
         app: App = self.server.app
         try:
             body = self._read_body()
-        except ValueError as error:
+        except BadFraming as error:
+            # the request's end is unknown: answer, and never read what follows as a request
+            self.close_connection = True
             self._send(*_json(400, {"message": str(error)}))
             return
-        if body is None:
-            self._send(*_json(413, {"message": "Request body too large"}))
+        if body is None:  # answer first, then drain what the client still sends, then close
             self.close_connection = True
+            self._send(*_json(413, {"message": "Request body too large"}))
+            self.wfile.flush()
+            self._discard(self._unread)
             return
         status, headers, data = app.handle(
             self.command,
@@ -172,30 +181,53 @@ class _Handler(BaseHTTPRequestHandler):
             print(f"{self.command} {path} {status} {elapsed:.1f}ms", file=sys.stderr, flush=True)
 
     def _read_body(self) -> bytes | None:
+        """The body, or None when it is over MAX_BODY (``_unread`` bytes are then left to drain
+        after the 413, so a client still sending reads the answer instead of a reset)."""
+        self._unread = 0
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks, total = [], 0
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return b"".join(chunks)
-                total += size
-                if total > MAX_BODY:
-                    return None
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
+            return self._read_chunked()
         length = self.headers.get("Content-Length")
-        if not length:
+        if length is None:
             return b""
-        try:
-            size = int(length)
-        except ValueError:
-            raise ValueError("Invalid Content-Length") from None
-        if size < 0:
-            raise ValueError("Invalid Content-Length")
+        length = length.strip()
+        if not (length.isascii() and length.isdigit()):
+            raise BadFraming("Invalid Content-Length")
+        size = int(length)
         if size > MAX_BODY:
+            self._unread = size
             return None
         return self.rfile.read(size)
+
+    def _read_chunked(self) -> bytes | None:
+        chunks, total = [], 0
+        while True:
+            line = self.rfile.readline(65537).split(b";")[0].strip()
+            if not line or not all(c in b"0123456789abcdefABCDEF" for c in line):
+                raise BadFraming("Invalid chunked body")
+            size = int(line, 16)
+            if size == 0:
+                self.rfile.readline(65537)
+                return None if total > MAX_BODY else b"".join(chunks)
+            total += size
+            if total > DRAIN_LIMIT:
+                raise BadFraming("Request body too large")
+            data = self.rfile.read(size)
+            if total <= MAX_BODY:
+                chunks.append(data)
+            self.rfile.readline(65537)
+
+    def _discard(self, size: int) -> None:
+        if size > DRAIN_LIMIT:
+            return
+        self.connection.settimeout(5)  # a client that stops sending is not waited for
+        try:
+            while size > 0:
+                read = len(self.rfile.read(min(size, 1 << 20)))
+                if not read:
+                    return
+                size -= read
+        except OSError:
+            return
 
     def _send(self, status: int, headers: dict, data: bytes) -> None:
         self.send_response(status)

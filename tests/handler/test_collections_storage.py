@@ -43,10 +43,12 @@ def page_calls(handler_api, storage, path, key) -> tuple[Counter, list]:
         calls[event_name.rsplit(".", 1)[-1]] += 1
 
     storage.db.meta.events.register("before-call.dynamodb", count)
+    storage.accounts._once.meta.events.register("before-call.dynamodb", count)
     try:
         reply = handler_api.get(path, {"X-Master-Key": key})
     finally:
         storage.db.meta.events.unregister("before-call.dynamodb", count)
+        storage.accounts._once.meta.events.unregister("before-call.dynamodb", count)
     assert reply.status == 200
     return calls, reply.json()
 

@@ -123,11 +123,13 @@ def _calls_of_a_read(handler_api, storage, path, key) -> Counter:
         calls[event_name.rsplit(".", 1)[-1]] += 1
 
     storage.db.meta.events.register("before-call.dynamodb", count)
+    storage.accounts._once.meta.events.register("before-call.dynamodb", count)
     storage.records._s3.meta.events.register("before-call.s3", count)
     try:
         reply = handler_api.get(path, {"X-Master-Key": key})
     finally:
         storage.db.meta.events.unregister("before-call.dynamodb", count)
+        storage.accounts._once.meta.events.unregister("before-call.dynamodb", count)
         storage.records._s3.meta.events.unregister("before-call.s3", count)
     assert reply.status == 200
     return calls

@@ -2,39 +2,75 @@
 
 Nothing is created at import time, so moto (or a test's environment) is in place before the
 first client exists; ``reset()`` drops them between tests.
+
+Failure handling:
+- botocore's standard retry mode backs off on throttling and transient errors, with short
+  timeouts, so a request gives up well inside API Gateway's 30 s;
+- ``dynamodb_once()`` never retries by itself: it is for writes that are not idempotent (the
+  allowance charge), which retry only when AWS guarantees nothing was applied (throttling);
+- every call first checks the invocation's deadline (``deadline``): past it, the call is not
+  made and the client gets a 503 instead of a Lambda timeout.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from contextvars import ContextVar
 from functools import cache
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError
 
-# Standard retry mode backs off on throttling; the bounds keep a request well inside API
-# Gateway's 30 s integration timeout.
-CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
-    connect_timeout=2,
-    read_timeout=5,
+# botocore's "max_attempts" counts retries; "total_max_attempts" counts every attempt.
+RETRYING = Config(
+    retries={"mode": "standard", "total_max_attempts": 3},
+    connect_timeout=1,
+    read_timeout=3,
     tcp_keepalive=True,
 )
+ONCE = Config(
+    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=1, read_timeout=3
+)
+# Seconds (time.monotonic) after which no storage call starts; None: no deadline.
+deadline: ContextVar[float | None] = ContextVar("deadline", default=None)
 _lock = threading.Lock()
+
+
+class DeadlineExceeded(BotoCoreError):
+    fmt = "The invocation is about to time out: storage call not made"
+
+
+def _check_deadline(**_) -> None:
+    limit = deadline.get()
+    if limit is not None and time.monotonic() > limit:
+        raise DeadlineExceeded()
+
+
+def _client(service: str, config: Config):
+    with _lock:  # boto3's default session is not thread-safe while it creates clients
+        client = boto3.client(service, config=config)
+    client.meta.events.register("before-call", _check_deadline)
+    return client
 
 
 @cache
 def dynamodb():
-    with _lock:  # boto3's default session is not thread-safe while it creates clients
-        return boto3.client("dynamodb", config=CLIENT_CONFIG)
+    return _client("dynamodb", RETRYING)
+
+
+@cache
+def dynamodb_once():
+    return _client("dynamodb", ONCE)
 
 
 @cache
 def s3():
-    with _lock:
-        return boto3.client("s3", config=CLIENT_CONFIG)
+    return _client("s3", RETRYING)
 
 
 def reset() -> None:
     dynamodb.cache_clear()
+    dynamodb_once.cache_clear()
     s3.cache_clear()

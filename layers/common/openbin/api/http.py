@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -15,6 +16,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
+from openbin import aws
 from openbin.errors import (
     InvalidRequest,
     NotAllowed,
@@ -30,6 +32,7 @@ COMPACT = (",", ":")
 ROUTE_NOT_FOUND = "Route not found"
 UNAVAILABLE = "Service temporarily unavailable, please retry"
 INTERNAL = "Internal server error"
+DEADLINE_MARGIN = 2.0  # seconds
 
 # The one place where a domain error becomes an HTTP status.
 STATUS_BY_ERROR: tuple[tuple[type[OpenBinError], int], ...] = (
@@ -117,6 +120,9 @@ def lambda_handler(app: APIGatewayHttpResolver):
     def handler(event: dict, context) -> dict:
         metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
         requests_remaining.set(None)
+        remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+        if remaining_ms is not None:  # stop calling storage 2 s before Lambda would time out
+            aws.deadline.set(time.monotonic() + remaining_ms() / 1000 - DEADLINE_MARGIN)
         try:
             return app.resolve(event, context)
         except Exception:  # a malformed event, before any route runs: still a JSON answer

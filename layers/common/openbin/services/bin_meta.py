@@ -6,7 +6,12 @@ from openbin.errors import InvalidRequest, NotFound, Unavailable
 from openbin.services import auth
 from openbin.services.access import BIN_NOT_FOUND, open_bin
 from openbin.services.auth import Credentials
-from openbin.services.bins import MAX_UPDATE_ATTEMPTS, check_bin_name, new_revision
+from openbin.services.bins import (
+    MAX_UPDATE_ATTEMPTS,
+    UNAVAILABLE,
+    check_bin_name,
+    new_revision,
+)
 from openbin.storage import Storage
 from openbin.storage.bins import RevisionConflict
 from openbin.storage.dynamo import flag, s
@@ -54,8 +59,9 @@ class BinMetaService:
             except RevisionConflict:
                 bin = self._reread(bin_id)
                 continue
-            storage.bins.delete_versions(bin_id, history)
-            storage.records.discard_all(drop)
+            # committed: what follows only tidies up what is no longer reachable
+            if storage.bins.delete_versions(bin_id, history):
+                storage.records.discard_all(drop)
             message = "Versions for the Bin are deleted successfully"
             if preserve:
                 message += " and latest version preserved on the base record."
@@ -64,7 +70,7 @@ class BinMetaService:
                 "message": message,
             }
             return body, opened.account.requests_remaining
-        raise Unavailable("Service temporarily unavailable, please retry")
+        raise Unavailable(UNAVAILABLE)
 
     def _reread(self, bin_id: str):
         bin = self.storage.bins.get(bin_id)

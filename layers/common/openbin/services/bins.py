@@ -30,6 +30,7 @@ COLLECTION_NOT_FOUND = (
     "Collection not found or the Collection does not belong to the X-Master-Key provided"
 )
 MAX_UPDATE_ATTEMPTS = 50
+UNAVAILABLE = "Service temporarily unavailable, please retry"
 
 
 @dataclass(slots=True)
@@ -148,9 +149,9 @@ class BinService:
         )
         try:
             storage.bins.create(bin)
-        except Exception:
+        except RevisionConflict:  # refused by DynamoDB: nothing points at the new object
             storage.records.discard(record)
-            raise
+            raise Unavailable(UNAVAILABLE) from None
         metadata = {"id": bin.bin_id, "createdAt": bin.created_at, "private": bin.private}
         if name is not None:
             metadata["name"] = name
@@ -286,7 +287,7 @@ class BinService:
             storage.records.discard(bin.record)
             return None
         storage.records.discard(record)
-        raise Unavailable("Service temporarily unavailable, please retry")
+        raise Unavailable(UNAVAILABLE)
 
     # -- delete -----------------------------------------------------------------------------
     def delete(self, credentials: Credentials, bin_id: str) -> tuple[dict, int]:
@@ -303,10 +304,13 @@ class BinService:
                 if bin is None:
                     raise NotFound(BIN_NOT_FOUND) from None
         else:
-            raise Unavailable("Service temporarily unavailable, please retry")
-        # The bin is gone, so no new version can appear: remove the history, then the objects.
-        storage.bins.delete_versions(bin_id, history)
-        storage.records.discard_all([bin.record, *(v.record for v in history)])
+            raise Unavailable(UNAVAILABLE)
+        # The bin is gone, so no new version can appear: remove the history, then the objects
+        # (an object is removed only once no item points at it).
+        if storage.bins.delete_versions(bin_id, history):
+            storage.records.discard_all([bin.record, *(v.record for v in history)])
+        else:
+            storage.records.discard(bin.record)
         body = {
             "metadata": {"id": bin_id, "versionsDeleted": len(history)},
             "message": "Bin deleted successfully",

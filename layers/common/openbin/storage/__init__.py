@@ -29,11 +29,11 @@ class Storage:
     schema_docs: SchemaDocRepository
 
     @classmethod
-    def build(cls, settings: Settings, db, s3) -> Storage:
+    def build(cls, settings: Settings, db, s3, db_once=None) -> Storage:
         return cls(
             settings=settings,
             db=db,
-            accounts=AccountRepository(db, settings.accounts_table),
+            accounts=AccountRepository(db, settings.accounts_table, db_once),
             keys=KeyRepository(db, settings.keys_table),
             bins=BinRepository(
                 db, settings.bins_table, settings.versions_table, settings.accounts_table
@@ -46,7 +46,7 @@ class Storage:
 
 @cache
 def get_storage() -> Storage:
-    return Storage.build(get_settings(), aws.dynamodb(), aws.s3())
+    return Storage.build(get_settings(), aws.dynamodb(), aws.s3(), aws.dynamodb_once())
 
 
 def reset() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from openbin.models import Account
-from openbin.storage.dynamo import flag, get_bool, get_n, is_condition_failure, n, s
+from openbin.storage.dynamo import flag, get_bool, get_n, is_condition_failure, n, s, write
 
 
 class ChargeRefused(Exception):
@@ -14,9 +14,13 @@ class ChargeRefused(Exception):
         self.account = account
 
 
+CHARGEABLE = "attribute_exists(accountId) AND requestsRemaining >= :one AND blocked = :no"
+
+
 class AccountRepository:
-    def __init__(self, client, table: str) -> None:
+    def __init__(self, client, table: str, once_client=None) -> None:
         self._db = client
+        self._once = once_client or client  # no automatic retries: see charge()
         self._table = table
 
     @staticmethod
@@ -57,15 +61,19 @@ class AccountRepository:
 
     def charge(self, account_id: str) -> Account:
         """Take one request from the allowance: atomic, so N concurrent charges on an
-        allowance of K succeed exactly K times."""
+        allowance of K succeed exactly K times.
+
+        A decrement is not idempotent, so it is never re-sent after an answer that leaves its
+        fate unknown (a timeout, a 5xx): that request fails with a 503 and is charged at most
+        once. Throttling or a collision with a transaction means nothing was applied, so those
+        are retried here with a backoff."""
         try:
-            item = self._db.update_item(
+            item = write(
+                self._once.update_item,
                 TableName=self._table,
                 Key=self.key(account_id),
                 UpdateExpression="SET requestsRemaining = requestsRemaining - :one",
-                ConditionExpression=(
-                    "attribute_exists(accountId) AND requestsRemaining >= :one AND blocked = :no"
-                ),
+                ConditionExpression=CHARGEABLE,
                 ExpressionAttributeValues={":one": n(1), ":no": flag(False)},
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",

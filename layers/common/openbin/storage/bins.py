@@ -9,9 +9,10 @@ in one transaction, conditioned on the bin's revision, so concurrent writers nev
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from openbin.models import Bin, RecordRef, Version
 from openbin.storage.dynamo import (
@@ -23,8 +24,10 @@ from openbin.storage.dynamo import (
     n,
     opt_s,
     s,
+    write,
 )
 
+logger = logging.getLogger("openbin.storage")
 UNCATEGORIZED = "uncategorized"
 
 
@@ -145,8 +148,11 @@ class BinRepository:
         ]
 
     def _transact(self, items: list[dict]) -> None:
+        """A bin change and its usage counters, as one transaction. A collision with another
+        transaction on the same items is sent again; a refused condition (the bin changed
+        since it was read) is a RevisionConflict for the caller to re-read and retry."""
         try:
-            self._db.transact_write_items(TransactItems=items)
+            write(self._db.transact_write_items, TransactItems=items)
         except ClientError as error:
             if is_transaction_conflict(error):
                 raise RevisionConflict() from None
@@ -210,7 +216,9 @@ class BinRepository:
                             "tok": s(revision),
                             **_record_attrs(bin.record),
                         },
-                        "ConditionExpression": "attribute_not_exists(binId)",
+                        # no condition: the bin's revision check below already serialises
+                        # writers, and a leftover item from an interrupted cleanup must be
+                        # replaced, not block every later version
                     }
                 },
                 {
@@ -303,9 +311,24 @@ class BinRepository:
             ]
         )
 
-    def delete_versions(self, bin_id: str, versions: list[StoredVersion]) -> None:
+    def delete_versions(self, bin_id: str, versions: list[StoredVersion]) -> bool:
         """Delete these history items, each only if it is still the item that was listed (a
-        version written since, under the same number, is left alone)."""
+        version written since, under the same number, is left alone).
+
+        Runs after the change that made them unreachable has committed, so a storage failure
+        is logged and reported as False, never raised: a leftover item is unreachable, and the
+        next version written under its number replaces it."""
+        try:
+            self._delete_versions(bin_id, versions)
+        except (ClientError, BotoCoreError) as error:
+            logger.warning(
+                "unreachable history items left behind",
+                extra={"items": len(versions), "error": type(error).__name__},
+            )
+            return False
+        return True
+
+    def _delete_versions(self, bin_id: str, versions: list[StoredVersion]) -> None:
         for start in range(0, len(versions), 100):
             chunk = versions[start : start + 100]
             try:

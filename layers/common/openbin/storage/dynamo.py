@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterable
 
@@ -47,6 +48,56 @@ def is_condition_failure(error: ClientError) -> bool:
 
 def is_transaction_conflict(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "TransactionCanceledException"
+
+
+# Answers that guarantee the write was not applied, so sending it again is safe: throttling,
+# and a collision with a concurrent transaction on the same item.
+NOT_APPLIED = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TransactionConflictException",
+    }
+)
+WRITE_ATTEMPTS = 6
+
+
+def cancellation_codes(error: ClientError) -> list[str]:
+    """Why each item of a cancelled transaction was refused ("None" for those that were not)."""
+    return [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+
+
+def only_collided(error: ClientError) -> bool:
+    """A transaction cancelled only because another one touched the same items: not applied,
+    and nothing about the data refused it, so it may be sent again."""
+    if error.response.get("Error", {}).get("Code") in NOT_APPLIED:
+        return True
+    codes = cancellation_codes(error)
+    return (
+        is_transaction_conflict(error)
+        and bool(codes)
+        and all(code in ("None", "TransactionConflict", "ThrottlingError") for code in codes)
+        and any(code != "None" for code in codes)
+    )
+
+
+def backoff(attempt: int) -> None:
+    time.sleep(min(0.5, 0.02 * 2**attempt) * (0.5 + random.random()))  # noqa: S311 (jitter)
+
+
+def write(call, **kwargs):
+    """Send a write, again after answers that guarantee it was not applied (collision,
+    throttling); every other answer is the caller's to handle."""
+    attempt = 0
+    while True:
+        try:
+            return call(**kwargs)
+        except ClientError as error:
+            if attempt + 1 >= WRITE_ATTEMPTS or not only_collided(error):
+                raise
+            backoff(attempt)
+            attempt += 1
 
 
 def batch_get(client, wanted: Iterable[tuple[str, dict]]) -> list[dict | None]:

@@ -3,7 +3,15 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from openbin.models import KeyRecord
-from openbin.storage.dynamo import flag, is_transaction_conflict, n, opt_s, s
+from openbin.storage.dynamo import (
+    cancellation_codes,
+    flag,
+    is_transaction_conflict,
+    n,
+    opt_s,
+    s,
+    write,
+)
 
 ALIAS = "accessKeyId#"  # items that map an access key id to its key's hash (never a hash)
 
@@ -57,7 +65,8 @@ class KeyRepository:
         """Store an access key, its id alias, and count it on the account, in one transaction
         that refuses a key past ``limit`` (exact under concurrent creates)."""
         try:
-            self._db.transact_write_items(
+            write(
+                self._db.transact_write_items,
                 TransactItems=[
                     {
                         "Put": {
@@ -87,10 +96,12 @@ class KeyRepository:
                             "ExpressionAttributeValues": {":one": n(1), ":limit": n(limit)},
                         }
                     },
-                ]
+                ],
             )
         except ClientError as error:
-            if is_transaction_conflict(error):
+            # the third item is the account's count: its condition is the limit
+            codes = cancellation_codes(error)
+            if is_transaction_conflict(error) and codes[2:3] == ["ConditionalCheckFailed"]:
                 raise KeyLimitReached() from None
             raise
 
@@ -109,7 +120,8 @@ class KeyRepository:
     def delete_access_key(self, record: KeyRecord, accounts_table: str) -> bool:
         """Remove the key, its alias and its count; False when it was already gone."""
         try:
-            self._db.transact_write_items(
+            write(
+                self._db.transact_write_items,
                 TransactItems=[
                     {
                         "Delete": {
@@ -132,10 +144,12 @@ class KeyRepository:
                             "ExpressionAttributeValues": {":minus": n(-1)},
                         }
                     },
-                ]
+                ],
             )
         except ClientError as error:
-            if is_transaction_conflict(error):
+            if is_transaction_conflict(error) and cancellation_codes(error)[:1] == [
+                "ConditionalCheckFailed"
+            ]:
                 return False
             raise
         return True

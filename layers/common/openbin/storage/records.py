@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 import zlib
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from openbin.models import RecordRef
+
+logger = logging.getLogger("openbin.storage")
 
 COMPRESSION_LEVEL = 6
 
@@ -33,17 +38,32 @@ class RecordStore:
         return zlib.decompress(body.read())
 
     def discard(self, ref: RecordRef) -> None:
-        """Remove a record's S3 object, if it has one."""
-        if ref.s3_key is not None:
-            self._s3.delete_object(Bucket=self._bucket, Key=ref.s3_key)
+        """Remove a record's S3 object, if it has one (best effort, see discard_all)."""
+        self.discard_all([ref])
 
     def discard_all(self, refs) -> None:
-        """Remove the S3 objects of many records (1000 per request)."""
+        """Remove the S3 objects of records nothing points at any more (1000 per request).
+
+        Called after the write that stopped pointing at them has committed, so a failure here
+        must not fail the request: the object is left behind (unreachable, never a dangling
+        reference) and the failure is logged."""
         keys = [ref.s3_key for ref in refs if ref.s3_key is not None]
-        for start in range(0, len(keys), 1000):
-            self._s3.delete_objects(
-                Bucket=self._bucket,
-                Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]], "Quiet": True},
+        try:
+            for start in range(0, len(keys), 1000):
+                self._s3.delete_objects(
+                    Bucket=self._bucket,
+                    Delete={
+                        "Objects": [{"Key": k} for k in keys[start : start + 1000]],
+                        "Quiet": True,
+                    },
+                )
+        except (ClientError, BotoCoreError) as error:
+            logger.warning(
+                "orphaned record objects left in S3",
+                extra={
+                    "objects": len(keys),
+                    "error": type(error).__name__,
+                },
             )
 
     def keys_of_bin(self, bin_id: str) -> list[str]:

@@ -1,0 +1,337 @@
+"""End to end: state kept across restarts and kills of ``openbin serve``, bad input over the
+wire, and the request allowance under concurrent HTTP reads. Each test runs its own servers."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import socket
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.support import HttpApi, ServerProcess
+
+pytestmark = pytest.mark.e2e
+
+EXHAUSTED = "Requests exhausted. Buy additional requests at https://jsonbin.io/pricing"
+ROUTE_NOT_FOUND = {"message": "Route not found"}
+
+
+@pytest.fixture
+def servers():
+    """Start servers on data dirs; whatever is still running at the end is stopped."""
+    started: list[ServerProcess] = []
+
+    def start(data_dir: Path) -> ServerProcess:
+        server = ServerProcess(data_dir).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        if server.process is not None:
+            server.stop(signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One server of this module's own, for the tests that do not restart it."""
+    server = ServerProcess(tmp_path_factory.mktemp("durability")).start()
+    yield server
+    server.stop()
+
+
+def realistic_record(target_bytes: int, seed: int = 3) -> dict:
+    rng = random.Random(seed)
+    words = ["north", "south", "east", "west", "amber", "cobalt", "jade", "ruby", "onyx", "teal"]
+    items, size = [], 0
+    while size < target_bytes:
+        item = {
+            "id": f"{rng.getrandbits(96):024x}",
+            "label": " ".join(rng.choice(words) for _ in range(3)),
+            "value": round(rng.uniform(-1e6, 1e6), 3),
+            "flags": [rng.random() < 0.5 for _ in range(rng.randint(0, 4))],
+            "nested": {"depth": {"level": rng.randint(0, 99), "note": rng.choice(words + [None])}},
+        }
+        items.append(item)
+        size += len(json.dumps(item)) + 2
+    return {"kind": "inventory", "items": items}
+
+
+def remaining(reply) -> int:
+    return int(reply.header("X-Requests-Remaining"))
+
+
+def raw_exchange(server: ServerProcess, data: bytes, timeout: float = 2.0) -> bytes:
+    """Send bytes on one connection; everything the server answers until it closes or
+    goes quiet for ``timeout`` seconds."""
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(data)
+        connection.settimeout(timeout)
+        received = b""
+        try:
+            while chunk := connection.recv(65536):
+                received += chunk
+        except TimeoutError:
+            pass
+    return received
+
+
+def split_response(raw: bytes) -> tuple[int, dict, bytes]:
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    length = int(headers["Content-Length"])
+    return int(lines[0].split(" ")[1]), headers, rest[:length]
+
+
+# -- restarts --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_bins_and_keys_survive_a_restart(servers, tmp_path, stop_signal):
+    first = servers(tmp_path)
+    master = first.first_master_key
+    assert master is not None and len(master) == 60
+    api = HttpApi(first)
+    account_id = next(
+        line.split()[2] for line in first.banner if line.startswith("Created account ")
+    )
+    reader = api.op("key.create-access", account_id=account_id, name="ro", permissions=["read"])
+    record = {"title": "kept", "list": [1, 2.5, None, True], "nested": {"é": "ünïcødé ✓"}}
+    made = api.post("/v3/b", record, {"X-Master-Key": master, "X-Bin-Name": "durable"})
+    assert made.status == 200
+    bin_id = made.json()["metadata"]["id"]
+    before = api.get(f"/v3/b/{bin_id}", {"X-Master-Key": master})
+    assert before.status == 200
+    assert remaining(before) == 9998  # free plan: 10,000, less the create and this read
+    assert before.json()["record"] == record
+
+    assert first.stop(stop_signal) == 0
+
+    second = servers(tmp_path)
+    assert second.first_master_key is None
+    assert not any(line.startswith("Created account") for line in second.banner)
+    api = HttpApi(second)
+    after = api.get(f"/v3/b/{bin_id}", {"X-Master-Key": master})
+    assert after.status == 200
+    assert after.body == before.body
+    assert remaining(after) == 9997
+    with_access_key = api.get(f"/v3/b/{bin_id}", {"X-Access-Key": reader["accessKey"]})
+    assert with_access_key.status == 200
+    assert with_access_key.body == before.body
+    assert api.op("account.show", account_id=account_id)["requestsRemaining"] == 9996
+    assert second.stop() == 0
+
+
+def test_large_pro_record_survives_a_restart(servers, tmp_path):
+    first = servers(tmp_path)
+    api = HttpApi(first)
+    created = api.op("account.create", plan="pro", requests=None)
+    assert (created["plan"], created["requestsRemaining"]) == ("pro", 100_000)
+    key = {"X-Master-Key": created["masterKey"]}
+    record = realistic_record(900_000)
+    sent = json.dumps(record).encode()
+    assert 880_000 < len(sent) < 1_048_576
+    made = api.post("/v3/b", sent, {**key, "Content-Type": "application/json"})
+    assert made.status == 200
+    bin_id = made.json()["metadata"]["id"]
+    before = api.get(f"/v3/b/{bin_id}?meta=false", key)
+    assert before.status == 200
+    assert before.body == sent
+    assert before.json() == record
+
+    assert first.stop() == 0
+    objects = list((tmp_path / "s3").glob("*/*"))
+    assert len(objects) == 1  # the record lives in the emulated bucket, not in the table file
+
+    second = servers(tmp_path)
+    after = HttpApi(second).get(f"/v3/b/{bin_id}?meta=false", key)
+    assert after.status == 200
+    assert after.body == sent
+    assert after.json() == record
+    assert remaining(after) == 100_000 - 3
+
+
+def test_a_kill_after_the_snapshot_keeps_the_write(servers, tmp_path):
+    first = servers(tmp_path)
+    api = HttpApi(first)
+    account = api.account()
+    bin_id = api.create_bin(account, {"written": "before the kill"})
+    before = api.get(f"/v3/b/{bin_id}", {"X-Master-Key": account.key})
+    assert (before.status, remaining(before)) == (200, 9998)
+    time.sleep(2.0)  # a snapshot is taken at most a second after a write
+    assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+
+    second = servers(tmp_path)
+    assert second.first_master_key is None
+    after = HttpApi(second).get(f"/v3/b/{bin_id}", {"X-Master-Key": account.key})
+    assert after.status == 200
+    assert after.body == before.body
+    assert remaining(after) == 9997
+
+
+# -- bad input on the wire ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def shared_bin(shared):
+    api = HttpApi(shared)
+    account = api.account()
+    bin_id = api.create_bin(account, {"still": "serving"}, X_Bin_Private="false")
+    return api, account, bin_id
+
+
+def assert_still_serving(shared_bin):
+    api, _, bin_id = shared_bin
+    reply = api.get(f"/v3/b/{bin_id}?meta=false")
+    assert (reply.status, reply.json()) == (200, {"still": "serving"})
+
+
+def test_invalid_utf8_body(shared_bin):
+    api, account, _ = shared_bin
+    reply = api.post(
+        "/v3/b",
+        b'{"a": "\xff\xfe"}',
+        {"X-Master-Key": account.key, "Content-Type": "application/json"},
+    )
+    assert (reply.status, reply.json()) == (400, {"message": "Invalid JSON provided"})
+    assert reply.header("Content-Type") == "application/json; charset=utf-8"
+    assert_still_serving(shared_bin)
+
+
+def test_body_over_the_limit_gets_413(shared, shared_bin):
+    # The server decides on the declared length, before reading the body.
+    size = 11 * 1024 * 1024
+    raw = raw_exchange(
+        shared,
+        b"POST /v3/b HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {size}\r\n\r\n".encode(),
+    )
+    status, headers, body = split_response(raw)
+    assert status == 413
+    assert headers["Content-Type"] == "application/json; charset=utf-8"
+    assert json.loads(body) == {"message": "Request body too large"}
+    assert_still_serving(shared_bin)
+
+
+def test_client_sending_11mb_gets_413(shared_bin):
+    api, account, _ = shared_bin
+    body = b"[" + b"1," * (11 * 1024 * 1024 // 2) + b"1]"
+    try:
+        reply = api.post(
+            "/v3/b", body, {"X-Master-Key": account.key, "Content-Type": "application/json"}
+        )
+    except (BrokenPipeError, ConnectionResetError) as error:
+        raise AssertionError(f"no answer, the connection broke: {error!r}") from None
+    finally:
+        assert_still_serving(shared_bin)
+    assert (reply.status, reply.json()) == (413, {"message": "Request body too large"})
+
+
+def test_deep_nesting(shared_bin):
+    api, account, _ = shared_bin
+    reply = api.post(
+        "/v3/b",
+        b"[" * 10_000 + b"]" * 10_000,
+        {"X-Master-Key": account.key, "Content-Type": "application/json"},
+    )
+    assert (reply.status, reply.json()) == (
+        400,
+        {"message": "JSON nesting is too deep (at most 100 levels)"},
+    )
+    assert_still_serving(shared_bin)
+
+
+@pytest.mark.parametrize(
+    "length",
+    [
+        b"abc",
+        b"-5",
+        b"1 1",
+        b"0x10",
+        b"+8",
+        b"0_8",
+    ],
+)
+def test_malformed_content_length(shared, shared_bin, length):
+    raw = raw_exchange(
+        shared,
+        b"POST /v3/b HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + length + b'\r\n\r\n{"a": 1}',
+        timeout=0.5,
+    )
+    status, headers, body = split_response(raw)
+    assert status == 400
+    assert headers["Content-Type"] == "application/json; charset=utf-8"
+    assert json.loads(body) == {"message": "Invalid Content-Length"}
+    assert_still_serving(shared_bin)
+
+
+def test_malformed_content_length_closes_the_connection(shared, shared_bin):
+    _, _, bin_id = shared_bin
+    smuggled = f"GET /v3/b/{bin_id} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode()
+    raw = raw_exchange(
+        shared,
+        b"POST /v3/b HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 5x\r\n\r\n" + smuggled,
+        timeout=1.0,
+    )
+    status, _, body = split_response(raw)
+    assert (status, json.loads(body)) == (400, {"message": "Invalid Content-Length"})
+    assert raw.count(b"HTTP/1.1 ") == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/v3/nothing"), ("GET", "/"), ("PATCH", "/v3/b"), ("DELETE", "/v3/c/x")],
+)
+def test_unknown_routes(shared_bin, method, path):
+    api, account, _ = shared_bin
+    reply = api.request(method, path, {"X-Master-Key": account.key})
+    assert (reply.status, reply.json()) == (404, ROUTE_NOT_FOUND)
+    assert reply.header("Content-Type") == "application/json; charset=utf-8"
+    assert_still_serving(shared_bin)
+
+
+def test_jsonpath_read_of_a_lone_surrogate_gets_an_answer(shared_bin):
+    api, account, _ = shared_bin
+    key = {"X-Master-Key": account.key}
+    made = api.post("/v3/b", '["\\ud800"]', {**key, "Content-Type": "application/json"})
+    assert made.status == 200
+    bin_id = made.json()["metadata"]["id"]
+    reply = api.get(f"/v3/b/{bin_id}", {**key, "X-JSON-Path": "$[0]"})
+    assert (reply.status, reply.json()["records"]) == (200, ["\ud800"])
+    assert reply.body.startswith(b'{"records":["\\ud800"]')  # escaped: valid UTF-8
+    assert_still_serving(shared_bin)
+
+
+# -- the allowance over HTTP -------------------------------------------------------------------
+def test_concurrent_reads_take_exactly_the_allowance(shared):
+    api = HttpApi(shared)
+    account = api.account(requests=7)
+    bin_id = api.create_bin(account, {"n": 1})  # 6 left
+    assert api.op("account.show", account_id=account.account_id)["requestsRemaining"] == 6
+
+    def read(_):
+        reply = api.get(f"/v3/b/{bin_id}", {"X-Master-Key": account.key})
+        if reply.status == 200:
+            return 200, remaining(reply)
+        return reply.status, reply.message
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        outcomes = Counter(pool.map(read, range(16)))
+    assert outcomes == Counter(
+        {
+            (200, 5): 1,
+            (200, 4): 1,
+            (200, 3): 1,
+            (200, 2): 1,
+            (200, 1): 1,
+            (200, 0): 1,
+            (403, EXHAUSTED): 10,
+        }
+    )
+    assert api.op("account.show", account_id=account.account_id)["requestsRemaining"] == 0

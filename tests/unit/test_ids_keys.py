@@ -1,0 +1,119 @@
+"""IDs and keys: their shape, their randomness, and that only hashes of keys are stored."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+
+from openbin import ids
+from openbin.keys import ALPHABET, PREFIX, generate_key, hash_key, looks_like_key
+from openbin.services.accounts import AccountService
+
+ID_SHAPE = re.compile(r"[0-9a-f]{24}")
+KEY_SHAPE = re.compile(r"\$2a\$10\$[./A-Za-z0-9]{53}")
+
+
+def test_new_id_is_24_lowercase_hex():
+    value = ids.new_id()
+    assert len(value) == 24
+    assert ID_SHAPE.fullmatch(value) is not None
+    assert value == value.lower()
+
+
+def test_new_id_starts_with_creation_seconds():
+    before = int(time.time())
+    value = ids.new_id()
+    after = int(time.time())
+    assert before <= int(value[:8], 16) <= after
+
+
+def test_new_id_encodes_the_given_time():
+    assert ids.new_id(1_700_000_000.9)[:8] == "6553f100"
+    assert ids.new_id(0)[:8] == "00000000"
+
+
+def test_new_ids_are_unique_and_random_after_the_time():
+    made = [ids.new_id(1_700_000_000) for _ in range(5000)]
+    assert len(set(made)) == 5000
+    assert {value[:8] for value in made} == {"6553f100"}
+    assert len({value[8:] for value in made}) == 5000
+
+
+def test_ids_sort_by_creation_time():
+    earlier, later = ids.new_id(1_600_000_000), ids.new_id(1_700_000_000)
+    assert earlier < later
+
+
+def test_is_id():
+    assert ids.is_id(ids.new_id()) is True
+    assert ids.is_id("0123456789abcdef01234567") is True
+    assert ids.is_id("0123456789ABCDEF01234567") is False
+    assert ids.is_id("0123456789abcdef0123456") is False
+    assert ids.is_id("0123456789abcdef012345678") is False
+    assert ids.is_id("0123456789abcdef0123456g") is False
+    assert ids.is_id("0123456789abcdef01234567\n") is False
+    assert ids.is_id("") is False
+    assert ids.is_id(None) is False
+
+
+def test_generate_key_shape():
+    key = generate_key()
+    assert len(key) == 60
+    assert key.startswith("$2a$10$")
+    assert KEY_SHAPE.fullmatch(key) is not None
+    assert PREFIX == "$2a$10$"
+    assert len(ALPHABET) == 64
+    assert set(ALPHABET) == set("./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+    assert looks_like_key(key) is True
+
+
+def test_generate_key_randomness():
+    keys = [generate_key() for _ in range(1000)]
+    assert len(set(keys)) == 1000
+    assert all(KEY_SHAPE.fullmatch(key) for key in keys)
+    # 53 000 characters drawn from 64 letters: every letter shows up.
+    assert set("".join(key[7:] for key in keys)) == set(ALPHABET)
+
+
+def test_looks_like_key_refuses_other_shapes():
+    key = generate_key()
+    assert looks_like_key(key[:-1]) is False
+    assert looks_like_key(key + "a") is False
+    assert looks_like_key("$2b$10$" + key[7:]) is False
+    assert looks_like_key(key[:-1] + "-") is False
+
+
+def test_hash_key_is_deterministic_sha256():
+    key = generate_key()
+    assert hash_key(key) == hash_key(key)
+    assert hash_key(key) == hashlib.sha256(key.encode("utf-8")).hexdigest()
+    assert len(hash_key(key)) == 64
+    assert hash_key("$2a$10$" + "a" * 53) != hash_key("$2a$10$" + "a" * 52 + "b")
+    assert hash_key("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_keys_table_holds_only_hashes(storage):
+    service = AccountService(storage)
+    account, master = service.create_account("free")
+    access = service.create_access_key(account.account_id, "ci", {"read": True})
+    items = storage.db.scan(TableName=storage.settings.keys_table)["Items"]
+    dumped = repr(items)
+    for key in (master, access.key):
+        assert key not in dumped
+        assert key[7:] not in dumped  # not even the random part
+    by_hash = {item["keyHash"]["S"]: item for item in items}
+    assert by_hash[hash_key(master)]["kind"] == {"S": "master"}
+    assert by_hash[hash_key(access.key)]["kind"] == {"S": "access"}
+    assert by_hash[hash_key(master)]["accountId"] == {"S": account.account_id}
+    assert by_hash[hash_key(access.key)]["accountId"] == {"S": account.account_id}
+    # No stored attribute in any table contains a key.
+    settings = storage.settings
+    tables = [
+        getattr(settings, name) for name in type(settings).model_fields if name.endswith("_table")
+    ]
+    assert len(tables) >= 6
+    for table in tables:
+        stored = repr(storage.db.scan(TableName=table)["Items"])
+        assert master not in stored
+        assert access.key not in stored

@@ -1,0 +1,488 @@
+"""template.yaml and the code agree, and the template's deployment facts hold."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from openbin.settings import ENV_PREFIX, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS_ALIASES = {field.alias for field in Settings.model_fields.values()}
+STORAGE_TYPES = ("AWS::DynamoDB::Table", "AWS::S3::Bucket")
+
+
+def getatt_name(value) -> str | None:
+    """The resource a ``!GetAtt X.Arn`` / ``!Ref X`` / ``!Sub "${X.Arn}/..."`` points at."""
+    if isinstance(value, dict):
+        if "Fn::GetAtt" in value:
+            return value["Fn::GetAtt"][0]
+        if "Ref" in value:
+            return value["Ref"]
+        if "Fn::Sub" in value:
+            found = re.match(r"\$\{(\w+)[.}]", value["Fn::Sub"])
+            return found.group(1) if found else None
+    return None
+
+
+def statements(function: dict) -> list[dict]:
+    out = []
+    for policy in function["Properties"].get("Policies", []) or []:
+        if isinstance(policy, dict) and "Statement" in policy:
+            out.extend(policy["Statement"])
+    return out
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+# -- settings and the template share names ------------------------------------------------------
+def test_settings_aliases_are_environment_names():
+    assert all(alias.startswith(ENV_PREFIX) for alias in SETTINGS_ALIASES)
+    assert len(SETTINGS_ALIASES) == len(Settings.model_fields)
+    assert {
+        "OPENBIN_BINS_TABLE",
+        "OPENBIN_VERSIONS_TABLE",
+        "OPENBIN_KEYS_TABLE",
+        "OPENBIN_ACCOUNTS_TABLE",
+        "OPENBIN_COLLECTIONS_TABLE",
+        "OPENBIN_SCHEMA_DOCS_TABLE",
+        "OPENBIN_RECORDS_BUCKET",
+        "OPENBIN_PRICING_URL",
+        "OPENBIN_FREE_RECORD_LIMIT",
+        "OPENBIN_PRO_RECORD_LIMIT",
+        "OPENBIN_FREE_REQUESTS",
+        "OPENBIN_PRO_REQUESTS",
+        "OPENBIN_MAX_VERSIONS",
+    } <= SETTINGS_ALIASES
+
+
+def test_every_openbin_variable_in_the_template_is_a_setting(template):
+    template_names = {name for name in template.global_environment if name.startswith(ENV_PREFIX)}
+    for function in template.functions.values():
+        template_names |= {name for name in function.environment if name.startswith(ENV_PREFIX)}
+    assert template_names - SETTINGS_ALIASES == set()
+
+
+def test_every_setting_is_set_in_the_template_globals(template):
+    missing = SETTINGS_ALIASES - set(template.global_environment)
+    assert missing == set()
+
+
+def test_template_environment_builds_the_settings(template):
+    names = {name: f"local-{name}" for name in template.tables}
+    names.update({name: f"local-{name}" for name in template.buckets})
+    settings = Settings.from_env(template.environment(None, names))
+    assert settings.bins_table == "local-BinsTable"
+    assert settings.versions_table == "local-VersionsTable"
+    assert settings.keys_table == "local-KeysTable"
+    assert settings.accounts_table == "local-AccountsTable"
+    assert settings.collections_table == "local-CollectionsTable"
+    assert settings.schema_docs_table == "local-SchemaDocsTable"
+    assert settings.records_bucket == "local-RecordsBucket"
+    assert settings.pricing_url == "https://jsonbin.io/pricing"
+    assert settings.free_record_limit == 102_400
+    assert settings.pro_record_limit == 1_048_576
+    assert settings.free_requests == 10_000
+    assert settings.pro_requests == 100_000
+    assert settings.max_versions == 1000
+
+
+def test_template_values_match_the_settings_defaults(template):
+    """The limits a deployment gets by default are the ones the code defaults to (and the ones
+    the tests and the local server run with)."""
+    defaults = template.parameter_defaults()
+    by_alias = {field.alias: field for field in Settings.model_fields.values()}
+    compared = set()
+    for name, value in template.global_environment.items():
+        field = by_alias.get(name)
+        if field is None or field.is_required():
+            continue
+        if isinstance(value, dict):
+            parameter = value["Ref"]
+            assert parameter in defaults, name
+            value = defaults[parameter]
+        assert type(field.default)(value) == field.default, name
+        compared.add(name)
+    assert {
+        "OPENBIN_PRICING_URL",
+        "OPENBIN_FREE_RECORD_LIMIT",
+        "OPENBIN_PRO_RECORD_LIMIT",
+        "OPENBIN_FREE_REQUESTS",
+        "OPENBIN_PRO_REQUESTS",
+        "OPENBIN_MAX_VERSIONS",
+    } <= compared
+    assert compared == {alias for alias, field in by_alias.items() if not field.is_required()}
+
+
+# -- functions ---------------------------------------------------------------------------------
+def test_functions_run_python313_on_arm64(template):
+    function_globals = template.doc["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.13"
+    assert function_globals["Architectures"] == ["arm64"]
+    assert template.functions
+    for res in template.of_type("AWS::Serverless::Function").values():
+        props = res["Properties"]
+        assert props.get("Runtime", "python3.13") == "python3.13"
+        assert props.get("Architectures", ["arm64"]) == ["arm64"]
+
+
+def test_functions_code_lives_under_functions_with_unique_modules(template):
+    modules = []
+    for name, function in template.functions.items():
+        code_uri = template.resources[name]["Properties"]["CodeUri"]
+        assert code_uri.startswith("functions/"), name
+        assert function.code_uri.is_dir(), name
+        assert function.module_path.is_file(), name
+        assert function.module_path.resolve().is_relative_to(ROOT / "functions"), name
+        assert function.attribute == "handler", name
+        modules.append(function.module_name)
+    assert len(modules) == len(set(modules))
+    assert {"create_bin", "read_bin", "route_not_found"} <= set(modules)
+
+
+def test_create_and_read_routes_are_in_separate_functions(template):
+    by_route = {route.key: route.function for route in template.routes}
+    assert by_route["POST /v3/b"] == "CreateBinFunction"
+    assert by_route["GET /v3/b/{binId}"] == "ReadBinFunction"
+    assert by_route["GET /v3/b/{binId}/{version}"] == "ReadBinFunction"
+    assert by_route["$default"] == "RouteNotFoundFunction"
+    assert [route.function for route in template.routes].count("CreateBinFunction") == 1
+    assert len(template.routes) == len(by_route)  # no route key twice
+
+
+def test_layer_builds_for_python313_arm64(template):
+    layer = template.resources["CommonLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    assert layer["Metadata"]["BuildArchitecture"] == "arm64"
+    assert layer["Properties"]["ContentUri"] == "layers/common/"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert template.doc["Globals"]["Function"]["Layers"] == [{"Ref": "CommonLayer"}]
+
+
+def test_layer_requirements_are_pinned():
+    lines = [
+        line.split("#", 1)[0].strip()
+        for line in (ROOT / "layers/common/requirements.txt").read_text().splitlines()
+    ]
+    requirements = [line for line in lines if line]
+    assert requirements
+    for line in requirements:
+        assert re.fullmatch(r"[A-Za-z0-9_.\-\[\],]+==[A-Za-z0-9_.+\-]+", line), line
+
+
+# -- storage -----------------------------------------------------------------------------------
+def test_tables_are_on_demand_encrypted_and_recoverable(template):
+    assert {
+        "BinsTable",
+        "VersionsTable",
+        "KeysTable",
+        "AccountsTable",
+        "CollectionsTable",
+        "SchemaDocsTable",
+    } <= set(template.tables)
+    for name, props in template.tables.items():
+        assert props["BillingMode"] == "PAY_PER_REQUEST", name
+        assert props["SSESpecification"]["SSEEnabled"] is True, name
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, name
+
+
+def test_bucket_is_private_and_encrypted(template):
+    assert list(template.buckets) == ["RecordsBucket"]
+    props = template.buckets["RecordsBucket"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    rules = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert [rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] for rule in rules] == ["AES256"]
+
+
+def test_bucket_policy_denies_insecure_transport(template):
+    policies = [
+        res["Properties"]
+        for res in template.of_type("AWS::S3::BucketPolicy").values()
+        if res["Properties"]["Bucket"] == {"Ref": "RecordsBucket"}
+    ]
+    assert len(policies) == 1
+    denies = [
+        statement
+        for statement in policies[0]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Deny"
+        and statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+    ]
+    assert len(denies) == 1
+    assert denies[0]["Principal"] == "*"
+    assert denies[0]["Action"] == "s3:*"
+    assert {getatt_name(resource) for resource in denies[0]["Resource"]} == {"RecordsBucket"}
+    assert len(denies[0]["Resource"]) == 2  # the bucket and its objects
+
+
+# -- least privilege ---------------------------------------------------------------------------
+def test_functions_with_storage_access_have_their_own_statements(template):
+    storage = {name for kind in STORAGE_TYPES for name in template.of_type(kind)}
+    for name, res in template.of_type("AWS::Serverless::Function").items():
+        policies = res["Properties"].get("Policies", [])
+        if name == "RouteNotFoundFunction":  # touches no storage, so gets no access
+            assert policies == [], name
+            continue
+        # Inline policy documents only: no managed policies or SAM policy templates, which
+        # grant more than the function uses.
+        assert policies, name
+        for policy in policies:
+            assert isinstance(policy, dict) and set(policy) == {"Version", "Statement"}, name
+        touched = {
+            getatt_name(resource)
+            for statement in statements(res)
+            for resource in as_list(statement["Resource"])
+        }
+        assert touched <= storage, name
+        assert {"KeysTable", "AccountsTable"} <= touched, name  # every call is keyed and charged
+    create = {
+        getatt_name(r)
+        for st in statements(template.resources["CreateBinFunction"])
+        for r in as_list(st["Resource"])
+    }
+    read = {
+        getatt_name(r)
+        for st in statements(template.resources["ReadBinFunction"])
+        for r in as_list(st["Resource"])
+    }
+    assert create == {
+        "KeysTable",
+        "CollectionsTable",
+        "SchemaDocsTable",
+        "AccountsTable",
+        "BinsTable",
+        "RecordsBucket",
+    }
+    assert read == {"KeysTable", "BinsTable", "VersionsTable", "AccountsTable", "RecordsBucket"}
+
+
+def test_no_function_allows_wildcard_actions(template):
+    for name, res in template.of_type("AWS::Serverless::Function").items():
+        for statement in statements(res):
+            if statement["Effect"] != "Allow":
+                continue
+            for action in as_list(statement["Action"]):
+                assert action not in ("*", "dynamodb:*", "s3:*"), (name, action)
+                assert not action.endswith("*"), (name, action)
+            for resource in as_list(statement["Resource"]):
+                assert resource != "*", name
+
+
+def test_object_access_is_limited_to_the_records_prefix(template):
+    for name, res in template.of_type("AWS::Serverless::Function").items():
+        for statement in statements(res):
+            if any(action.startswith("s3:") for action in as_list(statement["Action"])):
+                for resource in as_list(statement["Resource"]):
+                    assert resource == {"Fn::Sub": "${RecordsBucket.Arn}/records/*"}, name
+
+
+# -- the policies allow what the functions do --------------------------------------------------
+# The IAM action each API call needs: a transaction needs the actions of its parts, a batch
+# delete of objects needs s3:DeleteObject, a listing needs s3:ListBucket on the bucket itself.
+TRANSACT_PARTS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+def allowed(template, function: str) -> set[tuple[str, str]]:
+    """(action, resource) pairs the function's statements allow; the resource is a logical id,
+    suffixed with /index/* or /records/* where the ARN says so."""
+    out = set()
+    for statement in statements(template.resources[function]):
+        if statement["Effect"] != "Allow":
+            continue
+        for action in as_list(statement["Action"]):
+            for resource in as_list(statement["Resource"]):
+                name = getatt_name(resource)
+                if isinstance(resource, dict) and "Fn::Sub" in resource:
+                    name += resource["Fn::Sub"].split("}", 1)[1]
+                out.add((action, name))
+    return out
+
+
+class CallRecorder:
+    """Every DynamoDB and S3 call, as the (action, resource) pairs IAM would check."""
+
+    def __init__(self, aws) -> None:
+        self.by_name = {local: logical for logical, local in aws.names.items()}
+        self.calls: list[tuple[str, str]] = []
+
+    def table(self, name: str, index: str | None = None) -> str:
+        return self.by_name[name] + ("/index/*" if index else "")
+
+    def __call__(self, client, op, params):
+        service = client.meta.service_model.endpoint_prefix
+        if service == "s3":
+            bucket = self.by_name[params["Bucket"]]
+            if op == "DeleteObjects":
+                for obj in params["Delete"]["Objects"]:
+                    self.calls.append(("s3:DeleteObject", f"{bucket}/{obj['Key']}"))
+            elif op == "ListObjectsV2":
+                self.calls.append(("s3:ListBucket", bucket))
+            else:
+                self.calls.append((f"s3:{op}", f"{bucket}/{params['Key']}"))
+            return
+        if op == "TransactWriteItems":
+            for item in params["TransactItems"]:
+                for part, body in item.items():
+                    self.calls.append(
+                        (f"dynamodb:{TRANSACT_PARTS[part]}", self.table(body["TableName"]))
+                    )
+        elif op in ("BatchGetItem", "BatchWriteItem"):
+            for table, request in params["RequestItems"].items():
+                if op == "BatchGetItem":
+                    self.calls.append(("dynamodb:BatchGetItem", self.table(table)))
+                else:
+                    for write in request:
+                        action = "PutItem" if "PutRequest" in write else "DeleteItem"
+                        self.calls.append((f"dynamodb:{action}", self.table(table)))
+        else:
+            self.calls.append(
+                (f"dynamodb:{op}", self.table(params["TableName"], params.get("IndexName")))
+            )
+
+
+def is_allowed(call: tuple[str, str], grants: set[tuple[str, str]]) -> bool:
+    action, resource = call
+    for granted_action, granted in grants:
+        if granted_action != action:
+            continue
+        if granted == resource:
+            return True
+        if granted.endswith("/*") and resource.startswith(granted[:-1]):
+            return True
+    return False
+
+
+def test_policies_allow_every_call_the_functions_make(template, handler_api, aws, monkeypatch):
+    from botocore.client import BaseClient
+
+    recorder = CallRecorder(aws)
+    make_api_call = BaseClient._make_api_call
+    functions_running = []
+
+    def record(client, operation, params):  # every call of every client the functions use
+        if functions_running:
+            recorder(client, operation, params)
+        return make_api_call(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", record)
+
+    account = handler_api.account(plan="pro")
+    collection = handler_api.collection(account, schema={"type": "object"})
+    big = {"rows": [{"n": i, "text": f"row {i} " + "x" * (i % 97)} for i in range(6000)]}
+    key = {"X-Master-Key": account.key}
+    made = {}
+
+    def create():
+        reply = handler_api.post(
+            "/v3/b", big, {**key, "X-Collection-Id": collection["collectionId"]}
+        )
+        made["id"] = reply.json()["metadata"]["id"]
+        return reply
+
+    steps = [
+        ("CreateBinFunction", create),
+        ("ReadBinFunction", lambda: handler_api.get(f"/v3/b/{made['id']}", key)),
+        (
+            "UpdateBinFunction",
+            lambda: handler_api.request(
+                "PUT", f"/v3/b/{made['id']}", {**key, "X-Bin-Versioning": "true"}, big
+            ),
+        ),
+        (
+            "UpdateBinFunction",
+            lambda: handler_api.request(
+                "PUT", f"/v3/b/{made['id']}", {**key, "X-Bin-Versioning": "false"}, {"small": 1}
+            ),
+        ),
+        (
+            "UpdateBinFunction",
+            lambda: handler_api.request(
+                "PUT", f"/v3/b/{made['id']}", {**key, "X-Bin-Versioning": "true"}, big
+            ),
+        ),
+        (
+            "ReadBinFunction",
+            lambda: handler_api.get(
+                f"/v3/b/{made['id']}/latest", {**key, "X-JSON-Path": "$.rows[0]"}
+            ),
+        ),
+        ("ReadBinFunction", lambda: handler_api.get(f"/v3/b/{made['id']}/0", key)),
+        ("ReadBinFunction", lambda: handler_api.get(f"/v3/b/{made['id']}/1", key)),
+        ("BinMetaFunction", lambda: handler_api.get(f"/v3/b/{made['id']}/versions/count", key)),
+        (
+            "BinMetaFunction",
+            lambda: handler_api.request(
+                "PUT", f"/v3/b/{made['id']}/meta/name", {**key, "X-Bin-Name": "renamed"}
+            ),
+        ),
+        (
+            "BinMetaFunction",
+            lambda: handler_api.request(
+                "PUT", f"/v3/b/{made['id']}/meta/privacy", {**key, "X-Bin-Private": "false"}
+            ),
+        ),
+        (
+            "BinMetaFunction",
+            lambda: handler_api.request(
+                "DELETE", f"/v3/b/{made['id']}/versions", {**key, "X-Preserve-Latest": "true"}
+            ),
+        ),
+        (
+            "UpdateBinFunction",
+            lambda: handler_api.request(
+                "PUT", f"/v3/b/{made['id']}", {**key, "X-Bin-Versioning": "true"}, big
+            ),
+        ),
+        (
+            "BinMetaFunction",
+            lambda: handler_api.request("DELETE", f"/v3/b/{made['id']}/versions", key),
+        ),
+        (
+            "UpdateBinFunction",
+            lambda: handler_api.request(
+                "PUT", f"/v3/b/{made['id']}", {**key, "X-Bin-Versioning": "true"}, big
+            ),
+        ),
+        ("DeleteBinFunction", lambda: handler_api.request("DELETE", f"/v3/b/{made['id']}", key)),
+        ("RouteNotFoundFunction", lambda: handler_api.get("/v3/nothing")),
+    ]
+    seen: dict[str, set[str]] = {}
+    for function, step in steps:
+        if function not in template.functions:
+            continue  # a route this template does not have (yet)
+        recorder.calls.clear()
+        handler_api.invocations.clear()
+        functions_running.append(function)
+        reply = step()
+        functions_running.clear()
+        assert reply.status == (404 if function == "RouteNotFoundFunction" else 200), reply.body
+        assert handler_api.invocations == [function]
+        grants = allowed(template, function)
+        refused = [call for call in recorder.calls if not is_allowed(call, grants)]
+        assert refused == [], function
+        seen.setdefault(function, set()).update(f"{a} {r.split('/')[0]}" for a, r in recorder.calls)
+    assert {"CreateBinFunction", "ReadBinFunction", "RouteNotFoundFunction"} <= set(seen)
+    assert seen["RouteNotFoundFunction"] == set()  # touches no storage
+    assert {"s3:PutObject RecordsBucket", "dynamodb:PutItem BinsTable"} <= seen["CreateBinFunction"]
+    assert "s3:GetObject RecordsBucket" in seen["ReadBinFunction"]
+    if "UpdateBinFunction" in seen:
+        assert {"dynamodb:PutItem VersionsTable", "s3:DeleteObject RecordsBucket"} <= seen[
+            "UpdateBinFunction"
+        ]
+    if "DeleteBinFunction" in seen:
+        assert {"dynamodb:DeleteItem BinsTable", "s3:DeleteObject RecordsBucket"} <= seen[
+            "DeleteBinFunction"
+        ]
