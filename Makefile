@@ -8,7 +8,7 @@ SAM_VENV := .venv-sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install serve test lint unit e2e build sam-venv clean
+.PHONY: install serve test lint unit e2e soak build sam-venv clean
 
 install: $(VENV)/.installed
 
@@ -44,6 +44,10 @@ unit: install
 
 e2e: install
 	$(BIN)/pytest tests/e2e
+
+# The full 60 s soak (make test runs it for 20 s).
+soak: install
+	OPENBIN_SOAK_SECONDS=60 $(BIN)/pytest tests/e2e/test_soak.py
 
 build: sam-venv
 	PATH="$(dir $(PYTHON)):$$PATH" $(SAM_VENV)/bin/sam build

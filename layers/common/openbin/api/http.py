@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
 
 from aws_lambda_powertools import Logger, Metrics
@@ -44,7 +45,7 @@ STATUS_BY_ERROR: tuple[tuple[type[OpenBinError], int], ...] = (
 )
 
 logger = Logger()
-metrics = Metrics()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OpenBin"))
 
 
 def status_of(error: OpenBinError) -> int:
@@ -118,6 +119,9 @@ def lambda_handler(app: APIGatewayHttpResolver):
     @metrics.log_metrics
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict, context) -> dict:
+        # With metrics disabled (locally) Powertools never clears what was added, and would
+        # force-publish every 100 values: start each invocation from an empty set.
+        metrics.clear_metrics()
         metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
         requests_remaining.set(None)
         remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
