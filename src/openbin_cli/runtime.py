@@ -59,7 +59,11 @@ class FunctionRunner:
             spec = importlib.util.spec_from_file_location(module_name, function.module_path)
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module
-            spec.loader.exec_module(module)
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:  # a failed import must not leave a half-made module behind
+                del sys.modules[module_name]
+                raise
         return getattr(module, function.attribute)
 
     def invoke(self, name: str, event: dict) -> dict:

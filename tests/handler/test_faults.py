@@ -231,3 +231,20 @@ def test_the_charge_is_never_resent_after_an_unknown_outcome(handler_api, faults
     assert faults.calls.count("dynamodb:UpdateItem") == 1
     assert storage.accounts.get(account.account_id).requests_remaining == 8
     assert storage.accounts._once.meta.config.retries["total_max_attempts"] == 1
+
+
+def test_the_deadline_stops_storage_calls_with_a_503(handler_api, storage, monkeypatch):
+    """An invocation close to its timeout answers 503 instead of letting Lambda kill it; the
+    deadline belongs to that invocation only."""
+    from openbin import aws
+    from openbin_cli.runtime import LambdaContext
+
+    account = handler_api.account()
+    bin_id = handler_api.create_bin(account)
+    real = LambdaContext.get_remaining_time_in_millis
+    monkeypatch.setattr(LambdaContext, "get_remaining_time_in_millis", lambda self: 1500)
+    reply = handler_api.get(f"/v3/b/{bin_id}", {"X-Master-Key": account.key})
+    assert (reply.status, reply.json()) == (503, UNAVAILABLE)
+    assert aws.deadline.get() is None
+    monkeypatch.setattr(LambdaContext, "get_remaining_time_in_millis", real)
+    assert handler_api.get(f"/v3/b/{bin_id}", {"X-Master-Key": account.key}).status == 200

@@ -59,6 +59,7 @@ def _no_retrieval(uri: str):
 
 
 LOCAL_ONLY = Registry(retrieve=_no_retrieval)
+ENDLESS = "the schema refers to itself without end"
 
 
 def invalid(reason: str) -> InvalidRequest:
@@ -140,6 +141,15 @@ def check_schema(raw: bytes) -> tuple[object, str]:
         where = error.json_path if error.path else "$"
         raise invalid(f"{where}: {error.message}") from None
     _check_patterns_and_references(schema)
+    validator = cls(schema, registry=LOCAL_ONLY)
+    for probe in ({}, [], "", 0, None, {"a": [{}]}):
+        try:
+            for _ in validator.iter_errors(probe):
+                pass
+        except RecursionError:
+            raise invalid(ENDLESS) from None
+        except Unresolvable as unresolvable:
+            raise invalid(f"cannot resolve {unresolvable}") from None
     return schema, text.strip()
 
 
@@ -153,6 +163,12 @@ def validate(doc: SchemaDoc, value: object) -> None:
     validator = _validator(doc.schema_doc_id, doc.revision, doc.schema)
     try:
         error = _exceptions.best_match(validator.iter_errors(value))
+    except RecursionError:  # a cycle of references that no save-time probe reached
+        raise SchemaMismatch(
+            f"Schema Doc Validation Mismatch: $: {ENDLESS}",
+            schemaDocID=doc.schema_doc_id,
+            schemaDocName=doc.name,
+        ) from None
     except Unresolvable as unresolvable:
         raise SchemaMismatch(
             f"Schema Doc Validation Mismatch: $: cannot resolve {unresolvable}",

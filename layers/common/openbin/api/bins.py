@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 
 from openbin.api.http import (
-    COMPACT,
     body_bytes,
     credentials,
     header,
     metrics,
     ok,
     query,
+    to_json,
 )
 from openbin.services.bins import BinService, CreateRequest, Outcome, ReadRequest, UpdateRequest
 from openbin.storage import get_storage
@@ -28,17 +26,13 @@ def render(outcome: Outcome) -> Response:
     """``{"record": ..., "metadata": ...}``, ``{"records": [...], ...}`` or the bare record.
     The stored JSON text is embedded as is: no parse and re-serialisation of the record."""
     if outcome.matches is not None:
-        payload = json.dumps(outcome.matches, ensure_ascii=False, separators=COMPACT)
-        try:
-            payload.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate ("\ud800" in the record): escape it
-            payload = json.dumps(outcome.matches, separators=COMPACT)
+        payload = to_json(outcome.matches)
         key = "records"
     else:
         payload = outcome.record_json
         key = "record"
     if outcome.meta:
-        metadata = json.dumps(outcome.metadata, ensure_ascii=False, separators=COMPACT)
+        metadata = to_json(outcome.metadata)
         payload = f'{{"{key}":{payload},"metadata":{metadata}}}'
     return ok(payload, outcome.requests_remaining)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
-from openbin.api.http import COMPACT, body_bytes, credentials, header, ok
+from openbin.api.http import body_bytes, credentials, header, ok, to_json
 from openbin.services.collections import CollectionService
 from openbin.services.schema_docs import SchemaDocService
 from openbin.storage import get_storage
@@ -49,9 +49,7 @@ def detach_schema_doc(app: APIGatewayHttpResolver, collection_id: str) -> Respon
 
 def _schema_answer(schema: str, metadata: dict, remaining: int) -> Response:
     """``{"record": <schema>, "metadata": ...}``, the stored schema text embedded as is."""
-    import json
-
-    meta = json.dumps(metadata, ensure_ascii=False, separators=COMPACT)
+    meta = to_json(metadata)
     return ok(f'{{"record":{schema},"metadata":{meta}}}', remaining)
 
 

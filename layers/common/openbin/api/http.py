@@ -60,10 +60,19 @@ def count_error(status: int) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
+def to_json(value: object) -> str:
+    """Compact JSON that is always valid UTF-8: a lone surrogate (which JSON may carry in a
+    record, as ``\\ud800``) is escaped instead of breaking the answer."""
+    text = json.dumps(value, ensure_ascii=False, separators=COMPACT)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, separators=COMPACT)
+    return text
+
+
 def json_response(status: int, body: str | dict | list, headers: dict | None = None) -> Response:
-    text = (
-        body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, separators=COMPACT)
-    )
+    text = body if isinstance(body, str) else to_json(body)
     return Response(status_code=status, content_type=JSON, body=text, headers=headers or {})
 
 
@@ -123,10 +132,13 @@ def lambda_handler(app: APIGatewayHttpResolver):
         # force-publish every 100 values: start each invocation from an empty set.
         metrics.clear_metrics()
         metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-        requests_remaining.set(None)
+        # Both are this invocation's only: reset when it ends, whatever happens.
+        charged = requests_remaining.set(None)
         remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+        limit = None
         if remaining_ms is not None:  # stop calling storage 2 s before Lambda would time out
-            aws.deadline.set(time.monotonic() + remaining_ms() / 1000 - DEADLINE_MARGIN)
+            limit = time.monotonic() + remaining_ms() / 1000 - DEADLINE_MARGIN
+        until = aws.deadline.set(limit)
         try:
             return app.resolve(event, context)
         except Exception:  # a malformed event, before any route runs: still a JSON answer
@@ -136,6 +148,9 @@ def lambda_handler(app: APIGatewayHttpResolver):
                 "headers": {"Content-Type": JSON},
                 "body": json.dumps({"message": INTERNAL}),
             }
+        finally:
+            aws.deadline.reset(until)
+            requests_remaining.reset(charged)
 
     return handler
 

@@ -46,7 +46,7 @@ class Storage:
 
 @cache
 def get_storage() -> Storage:
-    return Storage.build(get_settings(), aws.dynamodb(), aws.s3(), aws.dynamodb_once())
+    return Storage.build(get_settings(), aws.dynamodb(), aws.s3, aws.dynamodb_once())
 
 
 def reset() -> None:

@@ -17,9 +17,17 @@ COMPRESSION_LEVEL = 6
 
 class RecordStore:
     def __init__(self, s3_client, bucket: str, inline_limit: int) -> None:
-        self._s3 = s3_client
+        """``s3_client``: a client, or a function making one on first use (a read of an inline
+        record then never loads S3 at all)."""
+        self._s3_client = s3_client
         self._bucket = bucket
         self._inline_limit = inline_limit
+
+    @property
+    def _s3(self):
+        if callable(self._s3_client) and not hasattr(self._s3_client, "meta"):
+            self._s3_client = self._s3_client()
+        return self._s3_client
 
     def save(self, bin_id: str, data: bytes) -> RecordRef:
         packed = zlib.compress(data, COMPRESSION_LEVEL)
