@@ -222,3 +222,15 @@ def test_x_requests_remaining_on_charged_errors(api):
     # refused before the charge: nothing to report
     reply = api.get(f"/v3/b/{bin_id}")
     assert reply.status == 401 and reply.header("X-Requests-Remaining") is None
+
+
+def test_path_length_is_bounded(api):
+    reply = api.get("/v3/b/" + "a" * 3000)
+    assert (reply.status, reply.json()) == (414, {"message": "Request path too long"})
+
+
+def test_header_size_is_bounded(api, owner):
+    headers = {"X-Master-Key": owner.key, **{f"X-Padding-{n}": "p" * 1000 for n in range(20)}}
+    reply = api.post("/v3/b", {"a": 1}, headers)
+    assert (reply.status, reply.json()) == (431, {"message": "Request headers too large"})
+    assert api.post("/v3/b", {"a": 1}, {"X-Master-Key": owner.key}).status == 200

@@ -34,6 +34,28 @@ ROUTE_NOT_FOUND = "Route not found"
 UNAVAILABLE = "Service temporarily unavailable, please retry"
 INTERNAL = "Internal server error"
 DEADLINE_MARGIN = 2.0  # seconds
+MAX_PATH_BYTES = 2048
+MAX_HEADER_BYTES = 16 * 1024  # all names and values together
+
+
+def _raw_answer(status: int, message: str) -> dict:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": JSON},
+        "body": json.dumps({"message": message}),
+    }
+
+
+def oversized(event: dict) -> dict | None:
+    """Refuse a too-long path or too-large headers before anything parses them."""
+    path = event.get("rawPath") or event.get("path") or ""
+    if len(path.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+        return _raw_answer(414, "Request path too long")
+    headers = event.get("headers") or {}
+    size = sum(len(str(k)) + len(str(v)) for k, v in headers.items())
+    if size > MAX_HEADER_BYTES:
+        return _raw_answer(431, "Request headers too large")
+    return None
 
 # The one place where a domain error becomes an HTTP status.
 STATUS_BY_ERROR: tuple[tuple[type[OpenBinError], int], ...] = (
@@ -140,14 +162,13 @@ def lambda_handler(app: APIGatewayHttpResolver):
             limit = time.monotonic() + remaining_ms() / 1000 - DEADLINE_MARGIN
         until = aws.deadline.set(limit)
         try:
+            refused = oversized(event)
+            if refused is not None:
+                return refused
             return app.resolve(event, context)
         except Exception:  # a malformed event, before any route runs: still a JSON answer
             logger.exception("could not resolve event")
-            return {
-                "statusCode": 500,
-                "headers": {"Content-Type": JSON},
-                "body": json.dumps({"message": INTERNAL}),
-            }
+            return _raw_answer(500, INTERNAL)
         finally:
             aws.deadline.reset(until)
             requests_remaining.reset(charged)
