@@ -8,7 +8,7 @@ SAM_VENV := .venv-sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install serve test lint unit e2e soak build sam-venv clean
+.PHONY: install serve test lint unit e2e soak bench build sam-venv clean
 
 install: $(VENV)/.installed
 
@@ -36,8 +36,9 @@ lint: install sam-venv
 	$(BIN)/cfn-lint template.yaml
 	$(SAM_VENV)/bin/sam validate --lint
 
+# Both cores: modules are spread over two workers (each has its own local server).
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 unit: install
 	$(BIN)/pytest tests/unit tests/handler
@@ -48,6 +49,11 @@ e2e: install
 # The full 60 s soak (make test runs it for 20 s).
 soak: install
 	OPENBIN_SOAK_SECONDS=60 $(BIN)/pytest tests/e2e/test_soak.py
+
+# Performance benchmark (moto in-process, ~5 min): prints a table, writes bench/results.json.
+# See docs/PERFORMANCE.md. Not part of `make test`.
+bench: install
+	$(BIN)/python bench/bench.py
 
 build: sam-venv
 	PATH="$(dir $(PYTHON)):$$PATH" $(SAM_VENV)/bin/sam build

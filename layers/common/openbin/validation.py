@@ -66,7 +66,8 @@ def depth_within(value: object, max_depth: int) -> bool:
 
 
 def parse_record(raw: bytes, max_depth: int) -> tuple[object, str]:
-    """Validate a bin body. Returns the parsed value and the JSON text as sent."""
+    """Validate a bin body. Returns the parsed value and the JSON text as sent (without the
+    surrounding whitespace); ``record_bytes`` gives the same text as bytes, uncopied."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -88,3 +89,9 @@ def parse_record(raw: bytes, max_depth: int) -> tuple[object, str]:
     if not depth_within(value, max_depth):
         raise InvalidRequest(f"JSON nesting is too deep (at most {max_depth} levels)")
     return value, stripped
+
+
+def record_bytes(raw: bytes) -> bytes:
+    """The body as stored: the bytes as sent, without surrounding JSON whitespace (they were
+    validated as UTF-8 by parse_record, so no decode and re-encode is needed)."""
+    return raw.strip(JSON_WHITESPACE.encode())

@@ -22,6 +22,7 @@ from openbin.validation import (
     parse_bool,
     parse_record,
     parse_version,
+    record_bytes,
     require_json_content_type,
 )
 
@@ -133,7 +134,7 @@ class BinService:
         self._check_size(len(request.body), account.plan)
         self._check_schema(collection, value)
 
-        data = text.encode("utf-8")
+        data = record_bytes(request.body)
         bin_id = ids.new_id()
         record = storage.records.save(bin_id, data)
         bin = Bin(
@@ -248,7 +249,7 @@ class BinService:
             versioned = bool(asked)
         else:  # public bins keep history unless their owner's master key says otherwise
             versioned = not (asked is False and opened.by_owner_master_key)
-        version = self.write_version(bin.bin_id, text.encode("utf-8"), versioned, first=bin)
+        version = self.write_version(bin.bin_id, record_bytes(request.body), versioned, first=bin)
         if collection is not None and collection.collection_id != bin.collection_id:
             storage.bins.move_to_collection(bin, collection.collection_id)
         metadata = {"parentId": bin.bin_id, "private": bin.private}
