@@ -241,6 +241,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
 
+    def __getattr__(self, name: str):
+        # Any other method goes through the routes too (API Gateway sends it to $default).
+        if name.startswith("do_") and name[3:].isalpha() and name[3:].isupper():
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None):
+        """http.server's own refusals (a line too long, too many headers, a bad HTTP version)
+        as JSON, like every other answer, on a connection that is then closed."""
+        if self.request_version not in ("HTTP/1.0", "HTTP/1.1"):
+            self.request_version = "HTTP/1.1"  # so the answer has a status line and headers
+        self.close_connection = True
+        text = message or self.responses.get(code, ("Bad request",))[0]
+        # http.server refuses a bad HTTP version with a 505: it is bad input, so a 400
+        self._send(*_json(code if code < 500 else 400, {"message": text}))
+
     def log_message(self, format: str, *args) -> None:  # access lines are printed by _serve
         pass
 

@@ -15,7 +15,10 @@ _OPTIONS.log_errors = False
 
 @lru_cache(maxsize=1024)
 def compile(pattern: str):  # noqa: A001 (the `re` module's name, on purpose)
-    return re2.compile(pattern, options=_OPTIONS)
+    try:
+        return re2.compile(pattern, options=_OPTIONS)
+    except UnicodeEncodeError:  # a lone surrogate ("\\ud800" in JSON) is no pattern RE2 takes
+        raise re2.error("pattern is not valid Unicode") from None
 
 
 def search(pattern: str, string: str, flags: int = 0):

@@ -33,7 +33,7 @@ def check_key_name(name: str | None) -> str:
 def parse_permissions(body: bytes) -> dict[str, bool]:
     try:
         value = json.loads(body or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidRequest("Invalid JSON provided") from None
     bins = value.get("bins") if isinstance(value, dict) else None
     if (
