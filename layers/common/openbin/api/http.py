@@ -57,6 +57,7 @@ def oversized(event: dict) -> dict | None:
         return _raw_answer(431, "Request headers too large")
     return None
 
+
 # The one place where a domain error becomes an HTTP status.
 STATUS_BY_ERROR: tuple[tuple[type[OpenBinError], int], ...] = (
     (InvalidRequest, 400),

@@ -23,6 +23,7 @@ from openbin.storage.dynamo import (
     is_transaction_conflict,
     n,
     opt_s,
+    query_all,
     s,
     write,
 )
@@ -273,26 +274,17 @@ class BinRepository:
 
     # -- whole-history operations ----------------------------------------------------------------
     def list_versions(self, bin_id: str) -> list[StoredVersion]:
-        out, kwargs = (
-            [],
-            {
-                "TableName": self.versions_table,
-                "KeyConditionExpression": "binId = :id",
-                "ExpressionAttributeValues": {":id": s(bin_id)},
-                "ConsistentRead": True,
-            },
+        items = query_all(
+            self._db,
+            TableName=self.versions_table,
+            KeyConditionExpression="binId = :id",
+            ExpressionAttributeValues={":id": s(bin_id)},
+            ConsistentRead=True,
         )
-        while True:
-            page = self._db.query(**kwargs)
-            for item in page.get("Items", []):
-                out.append(
-                    StoredVersion(
-                        int(item["version"]["N"]), opt_s(item, "tok") or "", _record_from(item)
-                    )
-                )
-            if "LastEvaluatedKey" not in page:
-                return out
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [
+            StoredVersion(int(item["version"]["N"]), opt_s(item, "tok") or "", _record_from(item))
+            for item in items
+        ]
 
     def delete_bin(self, bin: Bin, history_bytes: int) -> None:
         """Remove the bin item, provided nobody changed it since it was read (every change of

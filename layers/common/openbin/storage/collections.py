@@ -3,7 +3,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from openbin.models import Collection, SchemaDoc
-from openbin.storage.dynamo import get_n, is_condition_failure, n, opt_s, s
+from openbin.storage.dynamo import get_n, is_condition_failure, n, opt_s, query_all, s
 
 
 def _update(db, table: str, key: dict, expression: str, names: dict, values: dict) -> dict | None:
@@ -61,21 +61,14 @@ class CollectionRepository:
         self._db.put_item(TableName=self.table, Item=item)
 
     def list_by_owner(self, owner_id: str) -> list[Collection]:
-        out, kwargs = (
-            [],
-            {
-                "TableName": self.table,
-                "IndexName": "ByOwner",
-                "KeyConditionExpression": "ownerId = :o",
-                "ExpressionAttributeValues": {":o": s(owner_id)},
-            },
+        items = query_all(
+            self._db,
+            TableName=self.table,
+            IndexName="ByOwner",
+            KeyConditionExpression="ownerId = :o",
+            ExpressionAttributeValues={":o": s(owner_id)},
         )
-        while True:
-            page = self._db.query(**kwargs)
-            out.extend(self.from_item(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return out
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [self.from_item(item) for item in items]
 
     def rename(self, collection_id: str, name: str) -> Collection | None:
         item = _update(

@@ -100,6 +100,18 @@ def write(call, **kwargs):
             attempt += 1
 
 
+def query_all(client, **kwargs) -> list[dict]:
+    """Every item a Query returns, page after page (for small result sets: an account's
+    collections or access keys, a bin's history)."""
+    items: list[dict] = []
+    while True:
+        page = client.query(**kwargs)
+        items.extend(page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs = {**kwargs, "ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
 def batch_get(client, wanted: Iterable[tuple[str, dict]]) -> list[dict | None]:
     """Read items of several tables in one round trip (strongly consistent).
 

@@ -9,6 +9,7 @@ from openbin.storage.dynamo import (
     is_transaction_conflict,
     n,
     opt_s,
+    query_all,
     s,
     write,
 )
@@ -155,25 +156,15 @@ class KeyRepository:
         return True
 
     def access_keys_of(self, account_id: str) -> list[KeyRecord]:
-        out, kwargs = (
-            [],
-            {
-                "TableName": self._table,
-                "IndexName": "ByAccount",
-                "KeyConditionExpression": "accountId = :a",
-                "ExpressionAttributeValues": {":a": s(account_id)},
-            },
+        items = query_all(
+            self._db,
+            TableName=self._table,
+            IndexName="ByAccount",
+            KeyConditionExpression="accountId = :a",
+            ExpressionAttributeValues={":a": s(account_id)},
         )
-        while True:
-            page = self._db.query(**kwargs)
-            out.extend(
-                self.from_item(item)
-                for item in page.get("Items", [])
-                if item.get("kind", {}).get("S") == "access"
-            )
-            if "LastEvaluatedKey" not in page:
-                return sorted(out, key=lambda k: (k.created_at, k.access_key_id))
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        keys = [self.from_item(i) for i in items if i.get("kind", {}).get("S") == "access"]
+        return sorted(keys, key=lambda k: (k.created_at, k.access_key_id))
 
     def put(self, record: KeyRecord) -> None:
         self._db.put_item(
