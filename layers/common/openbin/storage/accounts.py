@@ -3,7 +3,16 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from openbin.models import Account
-from openbin.storage.dynamo import flag, get_bool, get_n, is_condition_failure, n, s, write
+from openbin.storage.dynamo import (
+    flag,
+    get_bool,
+    get_n,
+    is_condition_failure,
+    n,
+    s,
+    update_existing,
+    write,
+)
 
 
 class ChargeRefused(Exception):
@@ -88,22 +97,10 @@ class AccountRepository:
     def _update(
         self, account_id: str, expression: str, values: dict, names: dict | None = None
     ) -> Account | None:
-        extra = {"ExpressionAttributeNames": names} if names else {}
-        try:
-            item = self._db.update_item(
-                TableName=self._table,
-                Key=self.key(account_id),
-                UpdateExpression=expression,
-                **extra,
-                ConditionExpression="attribute_exists(accountId)",
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-            )["Attributes"]
-        except ClientError as error:
-            if is_condition_failure(error):
-                return None
-            raise
-        return self.from_item(item)
+        item = update_existing(
+            self._db, self._table, self.key(account_id), expression, values, names
+        )
+        return self.from_item(item) if item else None
 
     def set_plan(self, account_id: str, plan: str) -> Account | None:
         return self._update(account_id, "SET #plan = :plan", {":plan": s(plan)}, {"#plan": "plan"})

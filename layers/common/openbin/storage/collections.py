@@ -3,25 +3,15 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from openbin.models import Collection, SchemaDoc
-from openbin.storage.dynamo import get_n, is_condition_failure, n, opt_s, query_all, s
-
-
-def _update(db, table: str, key: dict, expression: str, names: dict, values: dict) -> dict | None:
-    """Update an existing item; its new state, or None when there is no such item."""
-    try:
-        return db.update_item(
-            TableName=table,
-            Key=key,
-            UpdateExpression=expression,
-            ConditionExpression="attribute_exists(#pk)",
-            ExpressionAttributeNames={"#pk": next(iter(key)), **names},
-            ExpressionAttributeValues=values,
-            ReturnValues="ALL_NEW",
-        )["Attributes"]
-    except ClientError as error:
-        if is_condition_failure(error):
-            return None
-        raise
+from openbin.storage.dynamo import (
+    get_n,
+    is_condition_failure,
+    n,
+    opt_s,
+    query_all,
+    s,
+    update_existing,
+)
 
 
 class CollectionRepository:
@@ -71,13 +61,13 @@ class CollectionRepository:
         return [self.from_item(item) for item in items]
 
     def rename(self, collection_id: str, name: str) -> Collection | None:
-        item = _update(
+        item = update_existing(
             self._db,
             self.table,
             self.key(collection_id),
             "SET #name = :name",
-            {"#name": "name"},
             {":name": s(name)},
+            {"#name": "name"},
         )
         return self.from_item(item) if item else None
 
@@ -143,23 +133,23 @@ class SchemaDocRepository:
 
     def replace_schema(self, schema_doc_id: str, schema: str) -> SchemaDoc | None:
         """A new revision of the schema (validators are cached per revision)."""
-        item = _update(
+        item = update_existing(
             self._db,
             self.table,
             self.key(schema_doc_id),
             "SET #schema = :schema ADD revision :one",
-            {"#schema": "schema"},
             {":schema": s(schema), ":one": n(1)},
+            {"#schema": "schema"},
         )
         return self.from_item(item) if item else None
 
     def rename(self, schema_doc_id: str, name: str) -> SchemaDoc | None:
-        item = _update(
+        item = update_existing(
             self._db,
             self.table,
             self.key(schema_doc_id),
             "SET #name = :name",
-            {"#name": "name"},
             {":name": s(name)},
+            {"#name": "name"},
         )
         return self.from_item(item) if item else None

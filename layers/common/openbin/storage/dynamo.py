@@ -100,6 +100,26 @@ def write(call, **kwargs):
             attempt += 1
 
 
+def update_existing(
+    client, table: str, key: dict, expression: str, values: dict, names: dict | None = None
+) -> dict | None:
+    """Update an item that must exist; its new state, or None when there is no such item."""
+    try:
+        return client.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(#pk)",
+            ExpressionAttributeNames={"#pk": next(iter(key)), **(names or {})},
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+    except ClientError as error:
+        if is_condition_failure(error):
+            return None
+        raise
+
+
 def query_all(client, **kwargs) -> list[dict]:
     """Every item a Query returns, page after page (for small result sets: an account's
     collections or access keys, a bin's history)."""
