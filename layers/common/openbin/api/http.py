@@ -42,7 +42,7 @@ def _raw_answer(status: int, message: str) -> dict:
     return {
         "statusCode": status,
         "headers": {"Content-Type": JSON},
-        "body": json.dumps({"message": message}),
+        "body": json.dumps({"message": message}, separators=COMPACT),
     }
 
 
