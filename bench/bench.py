@@ -60,6 +60,7 @@ from openbin_cli.emulator import FAKE_CREDENTIALS, REGION, LocalAWS  # noqa: E40
 from openbin_cli.events import http_api_event  # noqa: E402
 from openbin_cli.runtime import FunctionRunner, LambdaContext  # noqa: E402
 from openbin_cli.template import Template  # noqa: E402
+from tests import seed  # noqa: E402
 
 RESULTS = BENCH / "results.json"
 PRO_REQUESTS = 10**9
@@ -521,60 +522,13 @@ def bench_calls(ip: InProcess) -> dict:
 
 # -- 4. scaling --------------------------------------------------------------------------------
 def write_history(ip: InProcess, bin_id: str, versions: int) -> None:
-    """Give a bin ``versions`` versions quickly (BatchWriteItem, as the test suite does)."""
-    db, bins = ip.inspector, ip.storage.bins
-    item = db.get_item(TableName=bins.bins_table, Key=bins.key(bin_id))["Item"]
-    entries = [
-        {
-            "PutRequest": {
-                "Item": {
-                    **bins.version_key(bin_id, n),
-                    "createdAt": item["createdAt"],
-                    "tok": {"S": "t"},
-                    "size": {"N": "8"},
-                    "rec": {"B": zlib.compress(b'{"v": %d}' % n)},
-                }
-            }
-        }
-        for n in range(versions)
-    ]
-    for start in range(0, len(entries), 25):
-        db.batch_write_item(RequestItems={bins.versions_table: entries[start : start + 25]})
-    db.update_item(
-        TableName=bins.bins_table,
-        Key=bins.key(bin_id),
-        UpdateExpression="SET latestVersion = :n",
-        ExpressionAttributeValues={":n": {"N": str(versions)}},
-    )
+    """Give a bin ``versions`` versions quickly (the test suite's seeding, not counted)."""
+    seed.write_history(ip.inspector, ip.storage.bins, bin_id, versions)
 
 
 def add_bins(ip: InProcess, owner_id: str, collection_id: str, count: int) -> None:
-    """Insert ``count`` bins into a collection quickly (BatchWriteItem)."""
-    made = sorted(ids.new_id() for _ in range(count))
-    record = zlib.compress(b'{"a":1}')
-    entries = [
-        {
-            "PutRequest": {
-                "Item": {
-                    "binId": {"S": bin_id},
-                    "ownerId": {"S": owner_id},
-                    "ownerCollection": {"S": owner_collection(owner_id, collection_id)},
-                    "collectionId": {"S": collection_id},
-                    "private": {"BOOL": True},
-                    "createdAt": {"S": "2026-01-01T00:00:00.000Z"},
-                    "latestVersion": {"N": "0"},
-                    "rev": {"S": "r"},
-                    "size": {"N": "7"},
-                    "rec": {"B": record},
-                }
-            }
-        }
-        for bin_id in made
-    ]
-    for start in range(0, len(entries), 25):
-        ip.inspector.batch_write_item(
-            RequestItems={ip.storage.bins.bins_table: entries[start : start + 25]}
-        )
+    """Insert ``count`` bins into a collection quickly (the test suite's seeding)."""
+    seed.add_bins(ip.inspector, ip.storage.bins, owner_id, collection_id, count)
 
 
 def _compare(ip: InProcess, cases: dict[str, tuple], reps: int, warm: int = 5) -> dict:

@@ -4,36 +4,7 @@ from collections import Counter
 
 from openbin import ids, schemas
 from openbin.models import SchemaDoc
-from openbin.storage.bins import owner_collection
-
-
-def add_bins(storage, owner_id: str, collection_id: str, count: int) -> list[str]:
-    """Insert ``count`` bins into a collection quickly (BatchWriteItem)."""
-    made = sorted(ids.new_id() for _ in range(count))
-    items = [
-        {
-            "PutRequest": {
-                "Item": {
-                    "binId": {"S": bin_id},
-                    "ownerId": {"S": owner_id},
-                    "ownerCollection": {"S": owner_collection(owner_id, collection_id)},
-                    "collectionId": {"S": collection_id},
-                    "private": {"BOOL": True},
-                    "createdAt": {"S": "2026-11-21T00:00:00.000Z"},
-                    "latestVersion": {"N": "0"},
-                    "rev": {"S": "r"},
-                    "size": {"N": "2"},
-                    "rec": {"B": b"x"},
-                }
-            }
-        }
-        for bin_id in made
-    ]
-    for start in range(0, len(items), 25):
-        storage.db.batch_write_item(
-            RequestItems={storage.bins.bins_table: items[start : start + 25]}
-        )
-    return made
+from tests.seed import add_bins
 
 
 def page_calls(handler_api, storage, path, key) -> tuple[Counter, list]:
@@ -59,7 +30,7 @@ def test_first_and_last_page_cost_the_same_with_2000_bins(handler_api, storage):
         "POST", "/v3/c", {"X-Master-Key": account.key, "X-Collection-Name": "big"}
     )
     cid = reply.json()["record"]
-    made = add_bins(storage, account.account_id, cid, 2000)
+    made = add_bins(storage.db, storage.bins, account.account_id, cid, 2000)
     first_calls, first = page_calls(handler_api, storage, f"/v3/c/{cid}/bins", account.key)
     assert [i["record"] for i in first] == list(reversed(made))[:10]
     last_calls, last = page_calls(handler_api, storage, f"/v3/c/{cid}/bins/{made[10]}", account.key)

@@ -1,13 +1,13 @@
 """§3.3–3.5 checks that need to look inside storage."""
 
 import os
-import zlib
 from collections import Counter
 
 import pytest
 
 from openbin import storage as storage_module
 from openbin.services.bins import BinService
+from tests.seed import write_history
 
 
 @pytest.fixture
@@ -88,34 +88,6 @@ def test_version_limit_is_configurable(handler_api, aws):
     )
 
 
-def write_history(storage, bin_id: str, versions: int) -> None:
-    """Give a bin ``versions`` versions quickly (BatchWriteItem instead of 1000 updates)."""
-    bin = storage.bins.get(bin_id)
-    items = [
-        {
-            "PutRequest": {
-                "Item": {
-                    **storage.bins.version_key(bin_id, n),
-                    "createdAt": {"S": bin.created_at},
-                    "size": {"N": "8"},
-                    "rec": {"B": zlib.compress(b'{"v": %d}' % n)},
-                }
-            }
-        }
-        for n in range(versions)
-    ]
-    for start in range(0, len(items), 25):
-        storage.db.batch_write_item(
-            RequestItems={storage.bins.versions_table: items[start : start + 25]}
-        )
-    storage.db.update_item(
-        TableName=storage.bins.bins_table,
-        Key=storage.bins.key(bin_id),
-        UpdateExpression="SET latestVersion = :n",
-        ExpressionAttributeValues={":n": {"N": str(versions)}},
-    )
-
-
 def _calls_of_a_read(handler_api, storage, path, key) -> Counter:
     calls: Counter = Counter()
 
@@ -140,7 +112,7 @@ def test_reading_the_latest_costs_the_same_at_1_and_1000_versions(handler_api, s
     small = handler_api.create_bin(account, {"v": 0})
     large = handler_api.create_bin(account, {"v": 0})
     BinService(storage).write_version(small, b'{"v": 1}', versioned=True)
-    write_history(storage, large, 1000)
+    write_history(storage.db, storage.bins, large, 1000)
     assert storage.bins.get(large).latest_version == 1000
     one = _calls_of_a_read(handler_api, storage, f"/v3/b/{small}", account.key)
     thousand = _calls_of_a_read(handler_api, storage, f"/v3/b/{large}", account.key)
