@@ -277,13 +277,18 @@ class Bare:
         )
 
     def create(self, bin_id: str, data: bytes) -> None:
-        # 1. look up the key
-        self.db.get_item(
-            TableName=self.keys, Key={"keyHash": {"S": self.key_hash}}, ConsistentRead=True
+        # 1. the key and its account in one round trip
+        self.db.batch_get_item(
+            RequestItems={
+                self.keys: {"Keys": [{"keyHash": {"S": self.key_hash}}], "ConsistentRead": True},
+                self.accounts: {
+                    "Keys": [{"accountId": {"S": self.account_id}}],
+                    "ConsistentRead": True,
+                },
+            }
         )
-        # 2. charge the allowance
-        self._charge()
-        # 3. write the bin: the record inline when the item fits, else in S3
+        # 2. the bin (its record inline when the item fits, else in S3 first) and the charge,
+        # in one transaction
         item = {
             "binId": {"S": bin_id},
             "ownerId": {"S": self.account_id},
@@ -298,8 +303,25 @@ class Bare:
             key = f"records/{bin_id}/{uuid.uuid4().hex}.json"
             self.s3.put_object(Bucket=self.bucket, Key=key, Body=data)
             item["s3Key"] = {"S": key}
-        self.db.put_item(
-            TableName=self.bins, Item=item, ConditionExpression="attribute_not_exists(binId)"
+        self.db.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self.bins,
+                        "Item": item,
+                        "ConditionExpression": "attribute_not_exists(binId)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self.accounts,
+                        "Key": {"accountId": {"S": self.account_id}},
+                        "UpdateExpression": "SET requestsRemaining = requestsRemaining - :one",
+                        "ConditionExpression": CHARGEABLE,
+                        "ExpressionAttributeValues": {":one": {"N": "1"}, ":no": {"BOOL": False}},
+                    }
+                },
+            ]
         )
 
     def read(self, bin_id: str) -> bytes:
@@ -1100,14 +1122,19 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
             f"ddb {r['dynamodb_calls']} s3 {r['s3_calls']} rt {r['round_trips']} "
             f"RCU {r['rcu']:g} WCU {r['wcu']:g}+{r['gsi_wcu']:g}gsi"
         )
-        target = "-"
-        if "minimal" in r:  # no target in the issue: the minimal sequence, for comparison
+        target, result = "-", "info"
+        if "minimal" in r:  # the minimal sequence, for comparison
             m = r["minimal"]
-            target = (
-                f"minimal: ddb {m['dynamodb_calls']} s3 {m['s3_calls']} rt {m['round_trips']} "
-                f"RCU {m['rcu']:g} WCU {m['wcu']:g}+{m['gsi_wcu']:g}gsi"
+            value += (
+                f" (minimal: ddb {m['dynamodb_calls']} s3 {m['s3_calls']} rt {m['round_trips']} "
+                f"RCU {m['rcu']:g} WCU {m['wcu']:g}+{m['gsi_wcu']:g}gsi)"
             )
-        rows.append((f"calls {name}", value, target, "info"))
+        if name.startswith(("create ", "read ")):
+            # the issue's target: two sequential round trips, plus one S3 call for a record in S3
+            allowed = 2 + (1 if r["s3_calls"] else 0)
+            ok = r["round_trips"] <= allowed and r["s3_calls"] <= 1
+            target, result = f"rt <= {allowed}", verdict(ok)
+        rows.append((f"calls {name}", value, target, result))
     cold = results.get("cold_start", {})
     if "baseline" in cold:
         b = cold["baseline"]
@@ -1162,12 +1189,15 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
     for label, r in results.get("stored", {}).items():
         if "ratio" not in r:
             continue
+        # The issue's target is on the realistic corpus as a whole; per size it is for
+        # information (a 1 KB record does not compress to 35%: zlib alone gets 55%).
+        corpus_row = label == "corpus"
         rows.append(
             (
                 f"stored bytes {label}",
                 f"{r['ratio']:.3f} ({r['stored_bytes']:,} / {r['raw_bytes']:,} B)",
-                f"<= {r['target']:.2f}",
-                verdict(r["ratio"] <= r["target"]),
+                f"<= {r['target']:.2f}" if corpus_row else "-",
+                verdict(r["ratio"] <= r["target"]) if corpus_row else "info",
             )
         )
     for name, r in results.get("cost", {}).get("per_million", {}).items():

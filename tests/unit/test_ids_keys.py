@@ -7,7 +7,14 @@ import re
 import time
 
 from openbin import ids
-from openbin.keys import ALPHABET, PREFIX, generate_key, hash_key, looks_like_key
+from openbin.keys import (
+    ALPHABET,
+    PREFIX,
+    account_hint,
+    generate_key,
+    hash_key,
+    looks_like_key,
+)
 from openbin.services.accounts import AccountService
 
 ID_SHAPE = re.compile(r"[0-9a-f]{24}")
@@ -74,6 +81,31 @@ def test_generate_key_randomness():
     assert all(KEY_SHAPE.fullmatch(key) for key in keys)
     # 53 000 characters drawn from 64 letters: every letter shows up.
     assert set("".join(key[7:] for key in keys)) == set(ALPHABET)
+
+
+def test_a_key_carries_its_account_and_a_222_bit_secret():
+    account_id = ids.new_id()
+    keys = [generate_key(account_id) for _ in range(1000)]
+    assert all(KEY_SHAPE.fullmatch(key) and looks_like_key(key) for key in keys)
+    assert {account_hint(key) for key in keys} == {account_id}
+    assert {key[: 7 + 16] for key in keys} == {keys[0][:23]}  # the account part, 16 characters
+    secrets_part = [key[23:] for key in keys]
+    assert len(set(secrets_part)) == 1000 and all(len(part) == 37 for part in secrets_part)
+    assert set("".join(secrets_part)) == set(ALPHABET)
+    for edge in ("0" * 24, "f" * 24, "0123456789abcdef01234567"):
+        assert account_hint(generate_key(edge)) == edge
+
+
+def test_account_hint_of_other_values():
+    assert account_hint("") is None
+    assert account_hint("$2a$10$short") is None
+    assert account_hint(generate_key())  # any well-formed key decodes to some ID
+    for bad in ("xyz", "0" * 23, "0" * 25, "g" * 24):
+        try:
+            generate_key(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad!r} accepted as an account id")
 
 
 def test_looks_like_key_refuses_other_shapes():

@@ -68,7 +68,7 @@ class AccessKeyService:
         self, account_id: str, name: str, permissions: dict[str, bool]
     ) -> tuple[str, KeyRecord]:
         """Make an access key (the HTTP route and the CLI share this)."""
-        key = generate_key()
+        key = generate_key(account_id)
         record = KeyRecord(
             key_hash=hash_key(key),
             account_id=account_id,

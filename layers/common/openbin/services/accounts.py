@@ -38,7 +38,7 @@ class AccountService:
             created_at=now_iso(),
         )
         self.storage.accounts.create(account)
-        master = generate_key()
+        master = generate_key(account.account_id)
         self.storage.keys.put(
             KeyRecord(
                 key_hash=hash_key(master),

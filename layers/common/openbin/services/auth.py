@@ -6,7 +6,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from openbin.errors import NotAllowed, NotAuthenticated
-from openbin.keys import hash_key, looks_like_key
+from openbin.keys import account_hint, hash_key, looks_like_key
 from openbin.models import Account, Bin, KeyRecord
 from openbin.settings import Settings
 from openbin.storage import Storage
@@ -60,6 +60,24 @@ def key_lookup(storage: Storage, credentials: Credentials) -> tuple[str, dict] |
     if not looks_like_key(credentials.key):
         raise NotAuthenticated(f"Invalid {credentials.header} provided")
     return storage.keys.table, storage.keys.key(hash_key(credentials.key))
+
+
+def account_lookup(storage: Storage, credentials: Credentials) -> tuple[str, dict] | None:
+    """The (table, key) of the account the credentials' key names, to read with the key
+    itself: only a hint (see ``openbin.keys``), checked by ``account_snapshot``."""
+    hint = account_hint(credentials.key) if credentials.present else None
+    return (storage.accounts.table, storage.accounts.key(hint)) if hint else None
+
+
+def account_snapshot(storage: Storage, caller: KeyRecord, item: dict | None) -> Account | None:
+    """The caller's account as read with the key, if it is the caller's and could be charged
+    now (not blocked, a request left); None: charge it the usual way."""
+    if not item or item.get("accountId", {}).get("S") != caller.account_id:
+        return None
+    account = storage.accounts.from_item(item)
+    if account.blocked or account.requests_remaining < 1:
+        return None
+    return account
 
 
 def identify(credentials: Credentials, item: dict | None) -> KeyRecord | None:

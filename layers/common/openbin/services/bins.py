@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 from openbin import ids
 from openbin.clock import now_iso
-from openbin.errors import InvalidRequest, NotAllowed, NotFound, Unavailable
-from openbin.models import Bin, Collection, RecordRef, SchemaDoc
+from openbin.errors import InvalidRequest, NotAllowed, NotFound, OpenBinError, Unavailable
+from openbin.models import Account, Bin, Collection, KeyRecord, RecordRef, SchemaDoc
 from openbin.services import auth
 from openbin.services.access import BIN_NOT_FOUND, OpenedBin, open_bin
 from openbin.services.auth import Credentials
 from openbin.storage import Storage
-from openbin.storage.bins import RevisionConflict
+from openbin.storage.bins import AccountChanged, Charge, RevisionConflict
 from openbin.storage.dynamo import batch_get
 from openbin.validation import (
     parse_bool,
@@ -64,6 +64,13 @@ class UpdateRequest:
     body: bytes = b""
 
 
+@dataclass(frozen=True, slots=True)
+class CheckedCreate:
+    private: bool
+    collection: Collection | None
+    text: str  # the record as compact JSON, for the answer
+
+
 @dataclass(slots=True)
 class Outcome:
     """What a bin route answers: the record as JSON text (or JSONPath matches) and metadata."""
@@ -100,12 +107,19 @@ class BinService:
 
     # -- create -----------------------------------------------------------------------------
     def create(self, request: CreateRequest) -> Outcome:
+        """Two sequential round trips when all is well: the key, its account and the collection
+        in one BatchGetItem, then one transaction that writes the bin, counts it and charges the
+        request. Any refusal after the allowance check charges the request on its own first,
+        so what is charged and which error wins are as if the charge had come first."""
         storage, creds = self.storage, request.credentials
         if not creds.present:
             raise auth.NotAuthenticated(
                 f"You need to pass {auth.MASTER} or {auth.ACCESS} in the header to create a bin"
             )
         wanted = [auth.key_lookup(storage, creds)]
+        account_wanted = auth.account_lookup(storage, creds)
+        if account_wanted:
+            wanted.append(account_wanted)
         collection_wanted = request.collection_id is not None and ids.is_id(request.collection_id)
         if collection_wanted:
             wanted.append(
@@ -114,51 +128,89 @@ class BinService:
         found = batch_get(storage.db, wanted)
         caller = auth.identify(creds, found[0])
         auth.require_permission(caller, creds, "create")
-        account = auth.charge(storage, caller.account_id, self.settings)
+        snapshot = auth.account_snapshot(storage, caller, found[1]) if account_wanted else None
+        if snapshot is None:  # charged now, as every other route does
+            account = auth.charge(storage, caller.account_id, self.settings)
+        else:  # charged with the write below (or before any refusal)
+            account = snapshot
+        try:
+            collection_item = found[-1] if collection_wanted else None
+            checked = self._check_create(request, collection_item, account.plan, caller)
+        except OpenBinError:
+            if snapshot is not None:
+                auth.charge(storage, caller.account_id, self.settings)
+            raise
 
-        require_json_content_type(request.content_type)
-        private = parse_bool("X-Bin-Private", request.private, True)
-        name = request.name
-        if name is not None:
-            check_bin_name(name)
-        if request.collection_id is not None and not collection_wanted:
-            raise InvalidRequest("Invalid X-Collection-Id provided")
-        value, text = parse_record(request.body, self.settings.max_json_depth)
-
-        collection = None
-        if collection_wanted:
-            item = found[1]
-            collection = storage.collections.from_item(item) if item else None
-            if collection is None or collection.owner_id != caller.account_id:
-                raise NotFound(COLLECTION_NOT_FOUND)
-        self._check_size(len(request.body), account.plan)
-        self._check_schema(collection, value)
-
-        data = record_bytes(request.body)
         bin_id = ids.new_id()
-        record = storage.records.save(bin_id, data)
+        record = storage.records.save(bin_id, record_bytes(request.body))
         bin = Bin(
             bin_id=bin_id,
             owner_id=caller.account_id,
-            private=private,
+            private=checked.private,
             created_at=now_iso(),
             latest_version=0,
             record=record,
             revision=new_revision(),
-            name=name,
-            collection_id=collection.collection_id if collection else None,
+            name=request.name,
+            collection_id=checked.collection.collection_id if checked.collection else None,
         )
         try:
-            storage.bins.create(bin)
-        except RevisionConflict:  # refused by DynamoDB: nothing points at the new object
+            remaining = self._write_new(bin, snapshot, account, len(request.body))
+        except OpenBinError:  # refused, so not written: nothing points at the new object
             storage.records.discard(record)
-            raise Unavailable(UNAVAILABLE) from None
+            raise
         metadata = {"id": bin.bin_id, "createdAt": bin.created_at, "private": bin.private}
-        if name is not None:
-            metadata["name"] = name
-        if collection is not None:
-            metadata["collectionId"] = collection.collection_id
-        return Outcome(metadata, account.requests_remaining, record_json=text)
+        if bin.name is not None:
+            metadata["name"] = bin.name
+        if bin.collection_id is not None:
+            metadata["collectionId"] = bin.collection_id
+        return Outcome(metadata, remaining, record_json=checked.text)
+
+    def _check_create(
+        self, request: CreateRequest, collection_item: dict | None, plan: str, caller: KeyRecord
+    ) -> CheckedCreate:
+        """Headers, body, plan limit and schema, in the contract's order."""
+        require_json_content_type(request.content_type)
+        private = parse_bool("X-Bin-Private", request.private, True)
+        if request.name is not None:
+            check_bin_name(request.name)
+        collection_wanted = request.collection_id is not None and ids.is_id(request.collection_id)
+        if request.collection_id is not None and not collection_wanted:
+            raise InvalidRequest("Invalid X-Collection-Id provided")
+        value, text = parse_record(request.body, self.settings.max_json_depth)
+        collection = None
+        if collection_wanted:
+            item = collection_item
+            collection = self.storage.collections.from_item(item) if item else None
+            if collection is None or collection.owner_id != caller.account_id:
+                raise NotFound(COLLECTION_NOT_FOUND)
+        self._check_size(len(request.body), plan)
+        self._check_schema(collection, value)
+        return CheckedCreate(private, collection, text)
+
+    def _write_new(self, bin: Bin, snapshot: Account | None, account: Account, size: int) -> int:
+        """Write the new bin, charging the request with it when it was not charged yet
+        (``snapshot``); returns the requests the account has left."""
+        storage = self.storage
+        if snapshot is not None:
+            try:
+                storage.bins.create(bin, Charge(plan=snapshot.plan))
+            except AccountChanged:  # since it was read: charge on its own, to learn why
+                account = auth.charge(storage, bin.owner_id, self.settings)
+                self._check_size(size, account.plan)
+            except RevisionConflict:
+                raise Unavailable(UNAVAILABLE) from None
+            else:
+                # As read with the key, less this request: exact unless other requests of the
+                # same account were charged in between.
+                remaining = snapshot.requests_remaining - 1
+                auth.requests_remaining.set(remaining)
+                return remaining
+        try:
+            storage.bins.create(bin)
+        except RevisionConflict:
+            raise Unavailable(UNAVAILABLE) from None
+        return account.requests_remaining
 
     def _check_size(self, size: int, plan: str) -> None:
         if size > self.settings.record_limit(plan):

@@ -32,6 +32,10 @@ class AccountRepository:
         self._once = once_client or client  # no automatic retries: see charge()
         self._table = table
 
+    @property
+    def table(self) -> str:
+        return self._table
+
     @staticmethod
     def key(account_id: str) -> dict:
         return {"accountId": s(account_id)}

@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from openbin.models import Bin, RecordRef, Version
 from openbin.storage.dynamo import (
     b,
+    cancellation_codes,
     flag,
     get_n,
     is_condition_failure,
@@ -46,7 +47,29 @@ class BinSummary:
 
 
 class RevisionConflict(Exception):
-    """Another writer changed the bin first; re-read and retry."""
+    """Another writer changed the bin first; re-read and retry. ``codes`` says why DynamoDB
+    refused each item of the transaction."""
+
+    def __init__(self, codes: list[str] | None = None) -> None:
+        super().__init__("revision conflict")
+        self.codes = codes or []
+
+
+class AccountChanged(Exception):
+    """A create that charged the account in its own transaction was refused because the
+    account is no longer as it was read (allowance used up, blocked, plan changed): nothing was
+    written or charged; charge it on its own to learn why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """Charge one request in the bin's own transaction, if the account is still on ``plan``,
+    not blocked and has a request left."""
+
+    plan: str
+
+
+CHARGE_CONDITION = "requestsRemaining >= :one AND blocked = :no AND #plan = :plan"
 
 
 @dataclass(slots=True)
@@ -156,7 +179,7 @@ class BinRepository:
             write(self._db.transact_write_items, TransactItems=items)
         except ClientError as error:
             if is_transaction_conflict(error):
-                raise RevisionConflict() from None
+                raise RevisionConflict(cancellation_codes(error)) from None
             raise
 
     @staticmethod
@@ -165,19 +188,33 @@ class BinRepository:
             return expression + ", rec = :rec REMOVE s3Key", {**values, ":rec": b(new.inline)}
         return expression + ", s3Key = :s3 REMOVE rec", {**values, ":s3": s(new.s3_key)}
 
-    def create(self, bin: Bin) -> None:
-        self._transact(
-            [
-                {
-                    "Put": {
-                        "TableName": self.bins_table,
-                        "Item": self._bin_item(bin),
-                        "ConditionExpression": "attribute_not_exists(binId)",
-                    }
-                },
-                *self._usage(bin.owner_id, bins=1, stored=bin.record.size),
-            ]
-        )
+    def create(self, bin: Bin, charge: Charge | None = None) -> None:
+        """Put a new bin and count it in its owner's usage; with ``charge``, the request is
+        charged in the same transaction (or AccountChanged, and nothing happened)."""
+        usage = self._usage(bin.owner_id, bins=1, stored=bin.record.size)
+        if charge is not None:
+            update = usage[0]["Update"]
+            update["UpdateExpression"] = (
+                "SET requestsRemaining = requestsRemaining - :one " + update["UpdateExpression"]
+            )
+            update["ConditionExpression"] = CHARGE_CONDITION
+            update["ExpressionAttributeNames"] = {"#plan": "plan"}
+            update["ExpressionAttributeValues"].update(
+                {":one": n(1), ":no": flag(False), ":plan": s(charge.plan)}
+            )
+        put = {
+            "Put": {
+                "TableName": self.bins_table,
+                "Item": self._bin_item(bin),
+                "ConditionExpression": "attribute_not_exists(binId)",
+            }
+        }
+        try:
+            self._transact([put, *usage])
+        except RevisionConflict as conflict:
+            if charge is not None and conflict.codes[1:2] == ["ConditionalCheckFailed"]:
+                raise AccountChanged() from None
+            raise
 
     def get(self, bin_id: str) -> Bin | None:
         item = self._db.get_item(

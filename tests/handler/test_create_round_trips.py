@@ -1,0 +1,251 @@
+"""Creating a bin in two sequential round trips: the key names its account, which is read with
+the key and charged in the bin's own transaction. Every refusal still charges exactly what the
+contract's order of checks says, and keys without the hint work the old way."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from botocore.client import BaseClient
+
+from openbin.clock import now_iso
+from openbin.keys import account_hint, generate_key, hash_key
+from openbin.models import KeyRecord
+from openbin.storage import dynamo
+
+EXHAUSTED = "Requests exhausted. Buy additional requests at https://jsonbin.io/pricing"
+FREE_TOO_BIG = (
+    "Free users cannot create a record over 100kb. Upgrade to Pro plan to create records upto 1mb"
+)
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Every storage call of every client, as "service:Operation"."""
+    seen: list[str] = []
+    make_api_call = BaseClient._make_api_call
+
+    def count(client, operation, params):
+        seen.append(f"{client.meta.service_model.endpoint_prefix}:{operation}")
+        return make_api_call(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", count)
+    return seen
+
+
+def remaining(handler_api, account) -> int:
+    return handler_api.op("account.show", account_id=account.account_id)["requestsRemaining"]
+
+
+def usage(handler_api, account) -> tuple[int, int]:
+    shown = handler_api.op("account.show", account_id=account.account_id)
+    return shown.get("bins", 0), shown.get("storedBytes", 0)
+
+
+def s3_objects(storage) -> list[str]:
+    s3 = storage.records._s3
+    listed = s3.list_objects_v2(Bucket=storage.settings.records_bucket)
+    return [o["Key"] for o in listed.get("Contents", [])]
+
+
+def test_keys_carry_their_account(handler_api):
+    account = handler_api.account()
+    assert account_hint(account.key) == account.account_id
+    access = handler_api.access_key(account, "create")
+    assert account_hint(access) == account.account_id
+    assert account_hint("not a key") is None
+
+
+def test_a_create_is_two_round_trips(handler_api, calls):
+    account = handler_api.account(requests=10)
+    calls.clear()
+    reply = handler_api.post("/v3/b", {"a": 1}, {"X-Master-Key": account.key})
+    assert reply.status == 200
+    assert calls == ["dynamodb:BatchGetItem", "dynamodb:TransactWriteItems"]
+    assert reply.header("X-Requests-Remaining") == "9"
+    assert remaining(handler_api, account) == 9
+    assert usage(handler_api, account)[0] == 1
+
+
+def test_a_create_into_a_collection_and_with_an_access_key_too(handler_api, calls):
+    account = handler_api.account(requests=10)
+    collection = handler_api.collection(account)
+    access = handler_api.access_key(account, "create")
+    calls.clear()
+    reply = handler_api.post(
+        "/v3/b",
+        [1],
+        {"X-Access-Key": access, "X-Collection-Id": collection["collectionId"]},
+    )
+    assert reply.status == 200, reply.body
+    assert reply.json()["metadata"]["collectionId"] == collection["collectionId"]
+    assert calls == ["dynamodb:BatchGetItem", "dynamodb:TransactWriteItems"]
+    assert reply.header("X-Requests-Remaining") == "9"
+
+
+def test_a_large_record_adds_one_s3_call(handler_api, calls):
+    account = handler_api.account("pro", requests=10)
+    calls.clear()
+    record = {"rows": [f"row {i} {'x' * (i % 50)}" for i in range(20_000)]}
+    reply = handler_api.post("/v3/b", record, {"X-Master-Key": account.key})
+    assert reply.status == 200
+    assert calls == ["dynamodb:BatchGetItem", "s3:PutObject", "dynamodb:TransactWriteItems"]
+
+
+def test_a_key_without_the_hint_still_works(handler_api, storage, calls):
+    account = handler_api.account(requests=10)
+    legacy = generate_key()  # as imported from elsewhere: no account in it
+    assert account_hint(legacy) != account.account_id
+    storage.keys.put(
+        KeyRecord(hash_key(legacy), account.account_id, kind="master", created_at=now_iso())
+    )
+    calls.clear()
+    reply = handler_api.post("/v3/b", {"a": 1}, {"X-Master-Key": legacy})
+    assert reply.status == 200
+    assert calls == [
+        "dynamodb:BatchGetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:TransactWriteItems",
+    ]
+    assert reply.header("X-Requests-Remaining") == "9"
+    assert remaining(handler_api, account) == 9
+
+
+def test_a_forged_hint_gets_nothing(handler_api):
+    victim = handler_api.account(requests=10)
+    forged = generate_key(victim.account_id)  # names the victim, but is no key of theirs
+    reply = handler_api.post("/v3/b", {"a": 1}, {"X-Master-Key": forged})
+    assert (reply.status, reply.message) == (401, "Invalid X-Master-Key provided")
+    assert remaining(handler_api, victim) == 10
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "message"),
+    [
+        (b"{nope", {"Content-Type": "application/json"}, 400, "Invalid JSON provided"),
+        (b"{}", {"Content-Type": "application/json"}, 400, "Bin cannot be blank"),
+        (b"[1]", {"Content-Type": "text/plain"}, 400, None),
+        (b"[1]", {"Content-Type": "application/json", "X-Bin-Private": "maybe"}, 400, None),
+        (b"[1]", {"Content-Type": "application/json", "X-Collection-Id": "x"}, 400, None),
+    ],
+)
+def test_a_refused_create_is_charged_once(handler_api, storage, body, headers, status, message):
+    account = handler_api.account(requests=5)
+    reply = handler_api.post("/v3/b", body, {"X-Master-Key": account.key, **headers})
+    assert reply.status == status
+    if message:
+        assert reply.message == message
+    assert reply.header("X-Requests-Remaining") == "4"
+    assert remaining(handler_api, account) == 4
+    assert usage(handler_api, account) == (0, 0)
+
+
+def test_the_size_limit_of_the_plan_is_charged_once(handler_api):
+    account = handler_api.account("free", requests=5)
+    reply = handler_api.post("/v3/b", {"big": "x" * 110_000}, {"X-Master-Key": account.key})
+    assert (reply.status, reply.message) == (403, FREE_TOO_BIG)
+    assert reply.header("X-Requests-Remaining") == "4"
+    assert remaining(handler_api, account) == 4
+
+
+def test_an_exhausted_account_wins_over_a_bad_body(handler_api):
+    account = handler_api.account(requests=0)
+    reply = handler_api.post(
+        "/v3/b", b"{nope", {"X-Master-Key": account.key, "Content-Type": "application/json"}
+    )
+    assert (reply.status, reply.message) == (403, EXHAUSTED)
+    assert reply.header("X-Requests-Remaining") == "0"
+
+
+def change_account_after_read(monkeypatch, storage, account_id, change):
+    """Run ``change`` right after the create's BatchGetItem: as if another request changed the
+    account between the two round trips."""
+    original = dynamo.batch_get
+    done = []
+
+    def batch_get(client, wanted):
+        found = original(client, wanted)
+        if not done:
+            done.append(True)
+            change()
+        return found
+
+    import openbin.services.bins as bins_service
+
+    monkeypatch.setattr(bins_service, "batch_get", batch_get)
+
+
+def test_allowance_used_up_between_the_round_trips(handler_api, storage, monkeypatch, calls):
+    account = handler_api.account("pro", requests=1)
+
+    def use_it_up():
+        storage.accounts.charge(account.account_id)
+
+    change_account_after_read(monkeypatch, storage, account.account_id, use_it_up)
+    record = {"rows": [f"row {i} {'x' * (i % 50)}" for i in range(20_000)]}  # goes to S3
+    calls.clear()
+    reply = handler_api.post("/v3/b", record, {"X-Master-Key": account.key})
+    assert (reply.status, reply.message) == (403, EXHAUSTED)
+    assert reply.header("X-Requests-Remaining") == "0"
+    assert remaining(handler_api, account) == 0
+    assert usage(handler_api, account) == (0, 0)
+    assert s3_objects(storage) == []  # the object written for it is gone again
+    assert "dynamodb:UpdateItem" in calls  # the charge that said why
+
+
+def test_blocked_between_the_round_trips(handler_api, storage, monkeypatch):
+    account = handler_api.account(requests=5)
+    change_account_after_read(
+        monkeypatch,
+        storage,
+        account.account_id,
+        lambda: storage.accounts.set_blocked(account.account_id, True),
+    )
+    reply = handler_api.post("/v3/b", [1], {"X-Master-Key": account.key})
+    assert (reply.status, reply.message) == (403, "Account blocked. Contact the administrator")
+    assert remaining(handler_api, account) == 5
+    assert usage(handler_api, account) == (0, 0)
+
+
+def test_plan_changed_between_the_round_trips(handler_api, storage, monkeypatch):
+    account = handler_api.account("pro", requests=5)
+    change_account_after_read(
+        monkeypatch,
+        storage,
+        account.account_id,
+        lambda: storage.accounts.set_plan(account.account_id, "free"),
+    )
+    reply = handler_api.post("/v3/b", {"big": "x" * 110_000}, {"X-Master-Key": account.key})
+    assert (reply.status, reply.message) == (403, FREE_TOO_BIG)
+    assert reply.header("X-Requests-Remaining") == "4"
+    assert remaining(handler_api, account) == 4
+    assert usage(handler_api, account) == (0, 0)
+
+
+def test_another_request_between_the_round_trips_still_creates(handler_api, storage, monkeypatch):
+    account = handler_api.account(requests=5)
+    change_account_after_read(
+        monkeypatch,
+        storage,
+        account.account_id,
+        lambda: storage.accounts.charge(account.account_id),
+    )
+    reply = handler_api.post("/v3/b", [1], {"X-Master-Key": account.key})
+    assert reply.status == 200
+    assert remaining(handler_api, account) == 3  # both charged, once each
+    assert usage(handler_api, account)[0] == 1
+
+
+def test_concurrent_creates_stop_exactly_at_the_allowance(handler_api):
+    account = handler_api.account(requests=6)
+
+    def create(_):
+        reply = handler_api.post("/v3/b", [1], {"X-Master-Key": account.key})
+        return reply.status
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = sorted(pool.map(create, range(14)))
+    assert statuses == [200] * 6 + [403] * 8
+    assert remaining(handler_api, account) == 0
+    assert usage(handler_api, account)[0] == 6
