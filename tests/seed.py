@@ -4,9 +4,8 @@ repositories write (see openbin.storage.bins)."""
 
 from __future__ import annotations
 
-import zlib
-
 from openbin import ids
+from openbin.storage import records
 from openbin.storage.bins import BinRepository, owner_collection
 
 
@@ -29,7 +28,7 @@ def write_history(db, bins: BinRepository, bin_id: str, versions: int) -> None:
                 "createdAt": item["createdAt"],
                 "tok": {"S": "seed"},
                 "size": {"N": str(len(record))},
-                "rec": {"B": zlib.compress(record)},
+                "rec": {"B": records.compress(record)},
             }
         )
     _put_all(db, bins.versions_table, history)
@@ -44,7 +43,7 @@ def write_history(db, bins: BinRepository, bin_id: str, versions: int) -> None:
 def add_bins(db, bins: BinRepository, owner_id: str, collection_id: str, count: int) -> list[str]:
     """Put ``count`` private bins holding ``{"a":1}`` into a collection; their ids, sorted."""
     made = sorted(ids.new_id() for _ in range(count))
-    record = zlib.compress(b'{"a":1}')
+    record = records.compress(b'{"a":1}')
     _put_all(
         db,
         bins.bins_table,

@@ -7,13 +7,15 @@ import random
 import zlib
 
 import pytest
+import zstandard
 
 from openbin import aws as clients
 from openbin import ids
+from openbin.models import RecordRef
 from openbin.services.accounts import AccountService
 from openbin.services.auth import Credentials
 from openbin.services.bins import BinService, CreateRequest, ReadRequest
-from openbin.storage.records import RecordStore
+from openbin.storage.records import ZSTD_MAGIC, RecordStore, compress, decompress
 
 
 def realistic_record(target_bytes: int, seed: int = 7) -> dict:
@@ -67,7 +69,8 @@ def test_small_record_is_inline_and_compressed(storage, store):
     ref = store.save(bin_id, data)
     assert ref.s3_key is None
     assert ref.size == len(data)
-    assert zlib.decompress(ref.inline) == data
+    assert ref.inline.startswith(ZSTD_MAGIC)
+    assert zstandard.ZstdDecompressor().decompress(ref.inline) == data
     assert len(ref.inline) < len(data)
     assert store.load(ref) == data
     assert s3_keys(storage) == []
@@ -80,12 +83,34 @@ def test_large_record_goes_to_s3(storage, store):
     ref = store.save(bin_id, data)
     assert ref.inline is None
     assert ref.size == len(data)
-    assert ref.s3_key.startswith(f"records/{bin_id}/")
+    assert ref.s3_key.startswith(f"records/{bin_id}/") and ref.s3_key.endswith(".json.zst")
     assert s3_keys(storage) == [ref.s3_key]
     assert store.keys_of_bin(bin_id) == [ref.s3_key]
     stored = clients.s3().get_object(Bucket=storage.settings.records_bucket, Key=ref.s3_key)
-    assert zlib.decompress(stored["Body"].read()) == data
+    assert zstandard.ZstdDecompressor().decompress(stored["Body"].read()) == data
     assert store.load(ref) == data
+
+
+def test_records_stored_as_zlib_before_zstandard_still_read(storage, store):
+    data = json.dumps(realistic_record(300_000)).encode()
+    assert store.load(RecordRef(size=len(data), inline=zlib.compress(data, 3))) == data
+    key = f"records/{ids.new_id()}/old.json.z"
+    clients.s3().put_object(
+        Bucket=storage.settings.records_bucket, Key=key, Body=zlib.compress(data, 3)
+    )
+    assert store.load(RecordRef(size=len(data), s3_key=key)) == data
+
+
+def test_compression_is_safe_across_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    payloads = [json.dumps(realistic_record(20_000 + i)).encode() for i in range(16)]
+
+    def round_trip(data):
+        return decompress(compress(data)) == data
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(round_trip, payloads * 4))
 
 
 def test_inline_limit_is_on_compressed_bytes(storage):
