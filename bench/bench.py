@@ -27,6 +27,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -734,6 +735,44 @@ def bench_stored(ip: InProcess) -> dict:
 
 
 # -- 3. cold start -----------------------------------------------------------------------------
+def source_only_layer(target: Path) -> None:
+    """The layer's packages (the pinned requirements and what they need, from this venv, and
+    openbin) copied into ``target`` as sources only: no __pycache__."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    wanted = [
+        Requirement(line.split("#", 1)[0].strip()).name
+        for line in (LAYER / "requirements.txt").read_text().splitlines()
+        if line.split("#", 1)[0].strip()
+    ]
+    seen: set[str] = set()
+    while wanted:
+        name = wanted.pop().lower().replace("_", "-")
+        if name in seen or name in ("boto3", "botocore", "s3transfer"):
+            continue
+        seen.add(name)
+        dist = metadata.distribution(name)
+        for requirement in map(Requirement, dist.requires or []):
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                wanted.append(requirement.name)
+        for file in dist.files or []:
+            if (
+                "__pycache__" in file.parts
+                or file.suffix == ".pyc"
+                or file.parts[0].startswith("..")
+            ):
+                continue
+            source = Path(file.locate())
+            if source.is_file():
+                (target / file).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target / file)
+    shutil.copytree(
+        LAYER / "openbin", target / "openbin", ignore=shutil.ignore_patterns("__pycache__")
+    )
+
+
 class ColdStart:
     """moto's server in this process; fresh interpreters import a handler and invoke it once."""
 
@@ -852,7 +891,15 @@ class ColdStart:
         function = self.template.functions[name]
         return function.code_uri, function.module_name, function.attribute
 
-    def _spawn(self, name: str, event: Path, out: Path, extra: tuple = ()) -> dict:
+    def _spawn(
+        self,
+        name: str,
+        event: Path,
+        out: Path,
+        extra: tuple = (),
+        layer: Path = LAYER,
+        env: dict | None = None,
+    ) -> dict:
         code_dir, module, attribute = self._target(name)
         proc = subprocess.run(
             [
@@ -860,13 +907,13 @@ class ColdStart:
                 *extra,
                 str(BENCH / "coldstart" / "child.py"),
                 str(code_dir),
-                str(LAYER),
+                str(layer),
                 module,
                 attribute,
                 str(event),
                 str(out),
             ],
-            env=self._env(None if name == "baseline" else name),
+            env={**self._env(None if name == "baseline" else name), **(env or {})},
             capture_output=True,
             text=True,
             timeout=120,
@@ -919,7 +966,35 @@ class ColdStart:
                 "status": rows[0]["status"],
             }
         out["import_hotspots_CreateBinFunction"] = self._import_profile(events, tmp)
+        out["uncompiled_layer"] = self._uncompiled(events, tmp, samples["baseline"])
         return out
+
+    def _uncompiled(self, events: dict, tmp: Path, baseline: list[dict]) -> dict:
+        """CreateBinFunction with a layer that ships sources only (what SAM's own python3.13
+        build produces): Lambda's /opt is read-only, so every cold start compiles what it
+        imports. Made here as a copy of the layer's packages without __pycache__, loaded with
+        PYTHONDONTWRITEBYTECODE=1; the yardstick keeps its compiled boto3, as the runtime has."""
+        layer = tmp / "uncompiled-layer"
+        if not layer.exists():
+            source_only_layer(layer)
+        samples = []
+        for run in range(self.runs):
+            event = events["CreateBinFunction"][run % len(events["CreateBinFunction"])]
+            samples.append(
+                self._spawn(
+                    "CreateBinFunction",
+                    event,
+                    tmp / f"out-uncompiled-{run}.json",
+                    layer=layer,
+                    env={"PYTHONDONTWRITEBYTECODE": "1"},
+                )
+            )
+        total = median(r["total_s"] for r in samples)
+        return {
+            "runs": len(samples),
+            "total_ms": round(total * 1000, 1),
+            "ratio": round(total / median(r["total_s"] for r in baseline), 3),
+        }
 
     def _import_profile(self, events: dict, tmp: Path) -> list[dict]:
         """Where CreateBinFunction's import time goes (python -X importtime, self time summed by
@@ -1181,6 +1256,16 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
                     verdict(r["ratio"] <= COLD_TARGET),
                 )
             )
+    if "uncompiled_layer" in cold:  # what the layer's compiled files save on every cold start
+        r = cold["uncompiled_layer"]
+        rows.append(
+            (
+                "cold start CreateBinFunction, layer without .pyc",
+                f"{r['ratio']:.2f} ({r['total_ms']:.0f} ms)",
+                "-",
+                "info",
+            )
+        )
     scaling = results.get("scaling", {})
     for name, r in scaling.get("read", {}).items():
         what = f"scaling read latest at {name}"

@@ -155,8 +155,24 @@ def test_create_and_read_routes_are_in_separate_functions(template):
 def test_layer_builds_for_python313_arm64(template):
     layer = template.resources["CommonLayer"]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
     assert layer["Metadata"]["BuildArchitecture"] == "arm64"
+    # The layer's Makefile: arm64 CPython 3.13 wheels of the pinned requirements, the openbin
+    # package, and .pyc files that Lambda uses without checking (its /opt is read-only).
+    makefile = (ROOT / "layers/common/Makefile").read_text()
+    recipe = makefile.split("build-CommonLayer:", 1)[1]
+    for needed in (
+        "--platform manylinux2014_aarch64",
+        "--implementation cp --python-version 3.13",
+        "--only-binary=:all:",
+        '--target "$(TARGET)" -r requirements.txt',
+        'cp -R openbin "$(TARGET)/openbin"',
+        "-m compileall",
+        "--invalidation-mode unchecked-hash",
+        "sys.version_info[:2] == (3, 13)",
+    ):
+        assert needed in recipe, needed
+    assert "TARGET = $(ARTIFACTS_DIR)/python" in makefile
     assert layer["Properties"]["ContentUri"] == "layers/common/"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
