@@ -56,7 +56,7 @@ from openbin import storage as storage_module  # noqa: E402
 from openbin.keys import hash_key  # noqa: E402
 from openbin.storage.accounts import CHARGEABLE  # noqa: E402
 from openbin.storage.bins import owner_collection  # noqa: E402
-from openbin_cli import ops  # noqa: E402
+from openbin_cli import emulator, ops  # noqa: E402
 from openbin_cli.emulator import FAKE_CREDENTIALS, REGION, LocalAWS  # noqa: E402
 from openbin_cli.events import http_api_event  # noqa: E402
 from openbin_cli.runtime import FunctionRunner, LambdaContext  # noqa: E402
@@ -113,76 +113,6 @@ def quiet_gc() -> None:
 
 
 # -- moto: transactions at the cost of their items -----------------------------------------------
-def patch_moto_transactions() -> None:
-    """Stock moto (5.2.5) backs up every table a TransactWriteItems touches with a deepcopy of
-    the whole table, so each transaction costs O(items in the table): a create measured after
-    6,000 bins exist takes 14x longer than on an empty table. DynamoDB's cost does not depend
-    on table size. In this process the backup is made of the touched items only (restored the
-    same way if the transaction is cancelled); ``--stock-moto`` turns this off. It changes
-    nothing else, and bare calls never use transactions."""
-    import copy as copy_module
-
-    from moto.dynamodb import models as ddb_models
-    from moto.dynamodb.models.dynamo_type import DynamoType
-    from moto.dynamodb.models.table import Table as MotoTable
-
-    backend = ddb_models.DynamoDBBackend
-    if getattr(backend.transact_write_items, "bench_patched", False):
-        return
-    original = backend.transact_write_items
-
-    class NoTableCopy:
-        def __getattr__(self, name):
-            return getattr(copy_module, name)
-
-        @staticmethod
-        def deepcopy(value, memo=None):
-            if isinstance(value, MotoTable):
-                return value  # the touched items are saved by the wrapper instead
-            return copy_module.deepcopy(value, memo)
-
-    def transact_write_items(self, transact_items):
-        saved = []
-        for entry in transact_items:
-            op = next(iter(entry.values()), None)
-            if not isinstance(op, dict) or op.get("TableName") not in self.tables:
-                continue
-            table = self.tables[op["TableName"]]
-            key = op.get("Item") or op.get("Key") or {}
-            if table.hash_key_attr not in key:
-                continue
-            hash_value = DynamoType(key[table.hash_key_attr])
-            range_value = None
-            if table.range_key_attr:
-                if table.range_key_attr not in key:
-                    continue
-                range_value = DynamoType(key[table.range_key_attr])
-                current = table.items.get(hash_value, {}).get(range_value)
-            else:
-                current = table.items.get(hash_value)
-            saved.append((table, hash_value, range_value, copy_module.deepcopy(current)))
-        ddb_models.copy = NoTableCopy()
-        try:
-            return original(self, transact_items)
-        except Exception:
-            for table, hash_value, range_value, item in reversed(saved):
-                if range_value is None:
-                    if item is None:
-                        table.items.pop(hash_value, None)
-                    else:
-                        table.items[hash_value] = item
-                elif item is None:
-                    table.items.get(hash_value, {}).pop(range_value, None)
-                else:
-                    table.items[hash_value][range_value] = item
-            raise
-        finally:
-            ddb_models.copy = copy_module
-
-    transact_write_items.bench_patched = True
-    backend.transact_write_items = transact_write_items
-
-
 # -- handlers, in-process --------------------------------------------------------------------
 def no_deadline() -> None:
     """Storage calls made outside a handler (fixtures) must not inherit the deadline the last
@@ -1397,7 +1327,8 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--stock-moto",
         action="store_true",
-        help="keep moto's whole-table copy on every transaction (see patch_moto_transactions)",
+        help="keep moto's whole-table copy on every transaction "
+        "(see openbin_cli.emulator.transact_write_items)",
     )
     args = parser.parse_args(argv)
     sections = set(args.only.split(","))
@@ -1410,8 +1341,7 @@ def main(argv=None) -> int:
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "moto_transaction_patch": not args.stock_moto,
     }
-    if not args.stock_moto:
-        patch_moto_transactions()
+    emulator.STOCK_TRANSACTIONS = args.stock_moto
     os.environ.pop("AWS_PROFILE", None)
     saved_env = dict(os.environ)
 
