@@ -158,9 +158,11 @@ def test_an_exhausted_account_wins_over_a_bad_body(handler_api):
     assert reply.header("X-Requests-Remaining") == "0"
 
 
-def change_account_after_read(monkeypatch, storage, account_id, change):
+def change_account_after_read(monkeypatch, change):
     """Run ``change`` right after the create's BatchGetItem: as if another request changed the
     account between the two round trips."""
+    import openbin.services.bins as bins_service
+
     original = dynamo.batch_get
     done = []
 
@@ -171,8 +173,6 @@ def change_account_after_read(monkeypatch, storage, account_id, change):
             change()
         return found
 
-    import openbin.services.bins as bins_service
-
     monkeypatch.setattr(bins_service, "batch_get", batch_get)
 
 
@@ -182,7 +182,7 @@ def test_allowance_used_up_between_the_round_trips(handler_api, storage, monkeyp
     def use_it_up():
         storage.accounts.charge(account.account_id)
 
-    change_account_after_read(monkeypatch, storage, account.account_id, use_it_up)
+    change_account_after_read(monkeypatch, use_it_up)
     record = {"rows": [f"row {i} {'x' * (i % 50)}" for i in range(20_000)]}  # goes to S3
     calls.clear()
     reply = handler_api.post("/v3/b", record, {"X-Master-Key": account.key})
@@ -194,47 +194,37 @@ def test_allowance_used_up_between_the_round_trips(handler_api, storage, monkeyp
     assert "dynamodb:UpdateItem" in calls  # the charge that said why
 
 
-def test_blocked_between_the_round_trips(handler_api, storage, monkeypatch):
-    account = handler_api.account(requests=5)
-    change_account_after_read(
-        monkeypatch,
-        storage,
-        account.account_id,
-        lambda: storage.accounts.set_blocked(account.account_id, True),
-    )
-    reply = handler_api.post("/v3/b", [1], {"X-Master-Key": account.key})
-    assert (reply.status, reply.message) == (403, "Account blocked. Contact the administrator")
-    assert remaining(handler_api, account) == 5
-    assert usage(handler_api, account) == (0, 0)
+BIG = {"big": "x" * 110_000}
 
 
-def test_plan_changed_between_the_round_trips(handler_api, storage, monkeypatch):
-    account = handler_api.account("pro", requests=5)
-    change_account_after_read(
-        monkeypatch,
-        storage,
-        account.account_id,
-        lambda: storage.accounts.set_plan(account.account_id, "free"),
-    )
-    reply = handler_api.post("/v3/b", {"big": "x" * 110_000}, {"X-Master-Key": account.key})
-    assert (reply.status, reply.message) == (403, FREE_TOO_BIG)
-    assert reply.header("X-Requests-Remaining") == "4"
-    assert remaining(handler_api, account) == 4
-    assert usage(handler_api, account) == (0, 0)
-
-
-def test_another_request_between_the_round_trips_still_creates(handler_api, storage, monkeypatch):
-    account = handler_api.account(requests=5)
-    change_account_after_read(
-        monkeypatch,
-        storage,
-        account.account_id,
-        lambda: storage.accounts.charge(account.account_id),
-    )
-    reply = handler_api.post("/v3/b", [1], {"X-Master-Key": account.key})
-    assert reply.status == 200
-    assert remaining(handler_api, account) == 3  # both charged, once each
-    assert usage(handler_api, account)[0] == 1
+@pytest.mark.parametrize(
+    ("plan", "change", "body", "answer", "left", "bins"),
+    [
+        # blocked: refused, and not charged
+        ("free", "block", [1], (403, "Account blocked. Contact the administrator"), 5, 0),
+        # moved to the free plan: the record is now too large; charged once
+        ("pro", "set-plan", BIG, (403, FREE_TOO_BIG), 4, 0),
+        # another request charged meanwhile: created all the same, both charged once
+        ("free", "charge", [1], (200, None), 3, 1),
+    ],
+    ids=["blocked", "plan-changed", "another-request"],
+)
+def test_account_changed_between_the_round_trips(
+    handler_api, storage, monkeypatch, plan, change, body, answer, left, bins
+):
+    account = handler_api.account(plan, requests=5)
+    changes = {
+        "block": lambda: storage.accounts.set_blocked(account.account_id, True),
+        "set-plan": lambda: storage.accounts.set_plan(account.account_id, "free"),
+        "charge": lambda: storage.accounts.charge(account.account_id),
+    }
+    change_account_after_read(monkeypatch, changes[change])
+    reply = handler_api.post("/v3/b", body, {"X-Master-Key": account.key})
+    assert (reply.status, reply.message if reply.status != 200 else None) == answer
+    assert remaining(handler_api, account) == left
+    assert usage(handler_api, account)[0] == bins
+    if not bins:
+        assert usage(handler_api, account) == (0, 0)
 
 
 def test_concurrent_creates_stop_exactly_at_the_allowance(handler_api):

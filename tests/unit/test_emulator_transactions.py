@@ -30,20 +30,27 @@ def get(aws, table, key):
     return aws.db.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
 
 
+def set_rev(table: str, value: str, expected: str | None = None) -> dict:
+    """A transaction item that sets bin "a"'s ``rev`` (if it is still ``expected``)."""
+    update = {
+        "TableName": table,
+        "Key": {"binId": {"S": "a"}},
+        "UpdateExpression": "SET rev = :new",
+        "ExpressionAttributeValues": {":new": {"S": value}},
+    }
+    if expected is not None:
+        update["ConditionExpression"] = "rev = :old"
+        update["ExpressionAttributeValues"][":old"] = {"S": expected}
+    return {"Update": update}
+
+
 def cancelled_transaction(aws):
     """Changes an existing bin, adds a new bin and a version, then fails on its last item."""
     bins, versions = bins_and_versions(aws)
     with pytest.raises(ClientError) as caught:
         aws.db.transact_write_items(
             TransactItems=[
-                {
-                    "Update": {
-                        "TableName": bins,
-                        "Key": {"binId": {"S": "a"}},
-                        "UpdateExpression": "SET rev = :new",
-                        "ExpressionAttributeValues": {":new": {"S": "changed"}},
-                    }
-                },
+                set_rev(bins, "changed"),
                 {"Put": {"TableName": bins, "Item": {"binId": {"S": "new"}, "rev": {"S": "1"}}}},
                 {
                     "Put": {
@@ -100,18 +107,7 @@ def test_an_applied_transaction_is_applied_whole(aws):
     seed_bins(aws)
     aws.db.transact_write_items(
         TransactItems=[
-            {
-                "Update": {
-                    "TableName": bins,
-                    "Key": {"binId": {"S": "a"}},
-                    "UpdateExpression": "SET rev = :new",
-                    "ConditionExpression": "rev = :old",
-                    "ExpressionAttributeValues": {
-                        ":new": {"S": "2"},
-                        ":old": {"S": "original"},
-                    },
-                }
-            },
+            set_rev(bins, "2", expected="original"),
             {
                 "Put": {
                     "TableName": versions,
