@@ -180,8 +180,8 @@ class BinService:
         value, text = parse_record(request.body, self.settings.max_json_depth)
         collection = None
         if collection_wanted:
-            item = collection_item
-            collection = self.storage.collections.from_item(item) if item else None
+            if collection_item:
+                collection = self.storage.collections.from_item(collection_item)
             if collection is None or collection.owner_id != caller.account_id:
                 raise NotFound(COLLECTION_NOT_FOUND)
         self._check_size(len(request.body), plan)
