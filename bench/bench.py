@@ -58,7 +58,7 @@ from openbin.storage.accounts import CHARGEABLE  # noqa: E402
 from openbin.storage.bins import owner_collection  # noqa: E402
 from openbin_cli import emulator, ops  # noqa: E402
 from openbin_cli.emulator import FAKE_CREDENTIALS, REGION, LocalAWS  # noqa: E402
-from openbin_cli.events import http_api_event  # noqa: E402
+from openbin_cli.events import event_for  # noqa: E402
 from openbin_cli.runtime import FunctionRunner, LambdaContext  # noqa: E402
 from openbin_cli.template import Template  # noqa: E402
 from tests import seed  # noqa: E402
@@ -145,21 +145,10 @@ class Handlers:
         self.log = LogSink()
 
     def event(self, method: str, path: str, headers: dict | None = None, body: bytes = b""):
-        raw_path, _, raw_query = path.partition("?")
-        route, params = self.template.route_for(method, raw_path)
         headers = dict(headers or {})
         if body:
             headers.setdefault("Content-Type", "application/json")
-        event = http_api_event(
-            method=method,
-            raw_path=raw_path,
-            raw_query=raw_query,
-            headers=list(headers.items()),
-            body=body,
-            route=route,
-            path_parameters=params,
-        )
-        return route.function, event
+        return event_for(self.template, method, path, list(headers.items()), body)
 
     def call(self, function: str, event: dict) -> tuple[float, dict]:
         handler = self.runner.handler(function)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openbin_cli import ops
-from openbin_cli.events import http_api_event
+from openbin_cli.events import event_for
 from openbin_cli.runtime import FunctionRunner
 from openbin_cli.targets import call_server
 from openbin_cli.template import Template
@@ -123,19 +123,9 @@ class HandlerApi(Api):
         self.invocations: list[str] = []
 
     def _send(self, method, path, headers, body) -> Reply:
-        raw_path, _, raw_query = path.partition("?")
-        route, params = self.template.route_for(method, raw_path)
-        event = http_api_event(
-            method=method,
-            raw_path=raw_path,
-            raw_query=raw_query,
-            headers=list(headers.items()),
-            body=body,
-            route=route,
-            path_parameters=params,
-        )
-        self.invocations.append(route.function)
-        result = self.runner.invoke(route.function, event)
+        function, event = event_for(self.template, method, path, list(headers.items()), body)
+        self.invocations.append(function)
+        result = self.runner.invoke(function, event)
         assert isinstance(result["body"], str)
         return Reply(
             result["statusCode"],

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
-from openbin_cli.template import Route
+from openbin_cli.template import Route, Template
 
 
 def http_api_event(
@@ -74,3 +74,22 @@ def http_api_event(
             event["body"] = base64.b64encode(body).decode()
             event["isBase64Encoded"] = True
     return event
+
+
+def event_for(
+    template: Template, method: str, path: str, headers: list[tuple[str, str]], body: bytes
+) -> tuple[str, dict]:
+    """The function that owns ``method path`` (the query string may follow the path) and the
+    payload 2.0 event API Gateway would send it: what the tests and the benchmark invoke."""
+    raw_path, _, raw_query = path.partition("?")
+    route, params = template.route_for(method, raw_path)
+    event = http_api_event(
+        method=method,
+        raw_path=raw_path,
+        raw_query=raw_query,
+        headers=headers,
+        body=body,
+        route=route,
+        path_parameters=params,
+    )
+    return route.function, event

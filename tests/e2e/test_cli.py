@@ -246,8 +246,10 @@ def test_invoke_runs_the_sample_events_offline(tmp_path):
         assert answer["headers"]["Content-Type"] == "application/json; charset=utf-8"
 
 
-def test_invoke_acts_on_the_data_dir(tmp_path):
-    created = ok_quiet(cli("account", "create", data_dir=tmp_path))
+def invoke_create(data_dir, tmp_path) -> tuple[dict, dict, dict]:
+    """A new account on ``data_dir``, then ``openbin invoke`` of the sample create event with
+    its key: (the account, the event sent, the Lambda result)."""
+    created = ok_quiet(cli("account", "create", data_dir=data_dir))
     create_event = event("create-bin.json")
     create_event["headers"]["x-master-key"] = created["masterKey"]
     (tmp_path / "create.json").write_text(json.dumps(create_event))
@@ -257,9 +259,14 @@ def test_invoke_acts_on_the_data_dir(tmp_path):
             "CreateBinFunction",
             "--event",
             str(tmp_path / "create.json"),
-            data_dir=tmp_path,
+            data_dir=data_dir,
         )
     )
+    return created, create_event, answer
+
+
+def test_invoke_acts_on_the_data_dir(tmp_path):
+    created, create_event, answer = invoke_create(tmp_path, tmp_path)
     assert answer["statusCode"] == 200
     made = json.loads(answer["body"])
     assert made["record"] == json.loads(create_event["body"])
@@ -422,19 +429,7 @@ def test_invoke_while_the_server_runs(server):
 
 
 def test_invoke_while_the_server_runs_uses_its_storage(server, http, tmp_path):
-    created = ok_quiet(cli("account", "create", data_dir=server.data_dir))
-    create_event = event("create-bin.json")
-    create_event["headers"]["x-master-key"] = created["masterKey"]
-    (tmp_path / "create.json").write_text(json.dumps(create_event))
-    answer = ok(
-        cli(
-            "invoke",
-            "CreateBinFunction",
-            "--event",
-            str(tmp_path / "create.json"),
-            data_dir=server.data_dir,
-        )
-    )
+    created, create_event, answer = invoke_create(server.data_dir, tmp_path)
     assert answer["statusCode"] == 200
     bin_id = json.loads(answer["body"])["metadata"]["id"]
     # The bin the invoked function wrote is in the running server's storage.

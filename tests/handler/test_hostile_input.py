@@ -31,7 +31,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openbin_cli.events import http_api_event
+from openbin_cli.events import event_for
 from openbin_cli.template import Template
 from tests.support import HandlerApi
 
@@ -426,18 +426,8 @@ class Sent:
 
 def send(api: HandlerApi, sent: Sent) -> dict:
     """The real handler for the route, with the raw Lambda result (no decoding by the harness)."""
-    raw_path, _, raw_query = sent.path.partition("?")
-    route, params = api.template.route_for(sent.method, raw_path)
-    event = http_api_event(
-        method=sent.method,
-        raw_path=raw_path,
-        raw_query=raw_query,
-        headers=sent.headers,
-        body=sent.body,
-        route=route,
-        path_parameters=params,
-    )
-    return api.runner.invoke(route.function, event)
+    function, event = event_for(api.template, sent.method, sent.path, sent.headers, sent.body)
+    return api.runner.invoke(function, event)
 
 
 def check(sent: Sent, result: dict) -> None:

@@ -182,6 +182,19 @@ class BinRepository:
                 raise RevisionConflict(cancellation_codes(error)) from None
             raise
 
+    def _bin_update(self, bin_id: str, expression: str, values: dict) -> dict:
+        """The transaction item that changes a bin, if its revision is still ``:old``."""
+        return {
+            "Update": {
+                "TableName": self.bins_table,
+                "Key": self.key(bin_id),
+                "UpdateExpression": expression,
+                "ConditionExpression": "rev = :old",
+                "ExpressionAttributeNames": {"#size": "size"},
+                "ExpressionAttributeValues": values,
+            }
+        }
+
     @staticmethod
     def _record_update(new: RecordRef, expression: str, values: dict) -> tuple[str, dict]:
         if new.inline is not None:
@@ -259,16 +272,7 @@ class BinRepository:
                         # replaced, not block every later version
                     }
                 },
-                {
-                    "Update": {
-                        "TableName": self.bins_table,
-                        "Key": self.key(bin.bin_id),
-                        "UpdateExpression": expression,
-                        "ConditionExpression": "rev = :old",
-                        "ExpressionAttributeNames": {"#size": "size"},
-                        "ExpressionAttributeValues": values,
-                    }
-                },
+                self._bin_update(bin.bin_id, expression, values),
                 *self._usage(bin.owner_id, stored=new.size),
             ]
         )
@@ -295,16 +299,7 @@ class BinRepository:
         grown = (new.size if latest_version is None else 0) - freed
         self._transact(
             [
-                {
-                    "Update": {
-                        "TableName": self.bins_table,
-                        "Key": self.key(bin.bin_id),
-                        "UpdateExpression": expression,
-                        "ConditionExpression": "rev = :old",
-                        "ExpressionAttributeNames": {"#size": "size"},
-                        "ExpressionAttributeValues": values,
-                    }
-                },
+                self._bin_update(bin.bin_id, expression, values),
                 *self._usage(bin.owner_id, stored=grown),
             ]
         )
