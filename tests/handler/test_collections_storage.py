@@ -42,11 +42,11 @@ def test_one_compiled_validator_per_schema_revision():
     schemas._validator.cache_clear()
     doc = SchemaDoc("a" * 24, "o" * 24, "n", '{"type": "object"}', "t", revision=0)
     for _ in range(5):
-        schemas.validate(doc, {"x": 1})
+        schemas.validate(doc, {"x": 1}, 7)
     assert schemas._validator.cache_info().misses == 1
     assert schemas._validator.cache_info().hits == 4
     newer = SchemaDoc("a" * 24, "o" * 24, "n", '{"type": "array"}', "t", revision=1)
-    schemas.validate(newer, [1])
+    schemas.validate(newer, [1], 3)
     assert schemas._validator.cache_info().misses == 2
 
 

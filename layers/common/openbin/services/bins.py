@@ -185,7 +185,7 @@ class BinService:
             if collection is None or collection.owner_id != caller.account_id:
                 raise NotFound(COLLECTION_NOT_FOUND)
         self._check_size(len(request.body), plan)
-        self._check_schema(collection, value)
+        self._check_schema(collection, value, len(request.body))
         return CheckedCreate(private, collection, text)
 
     def _write_new(self, bin: Bin, snapshot: Account | None, account: Account, size: int) -> int:
@@ -216,7 +216,7 @@ class BinService:
         if size > self.settings.record_limit(plan):
             raise NotAllowed(size_limit_message(plan))
 
-    def _check_schema(self, collection: Collection | None, value: object) -> None:
+    def _check_schema(self, collection: Collection | None, value: object, size: int) -> None:
         if collection is None or not collection.schema_doc_id:
             return
         doc: SchemaDoc | None = self.storage.schema_docs.get(collection.schema_doc_id)
@@ -224,7 +224,7 @@ class BinService:
             return
         from openbin import schemas
 
-        schemas.validate(doc, value)
+        schemas.validate(doc, value, size)
 
     # -- read -------------------------------------------------------------------------------
     def read(self, request: ReadRequest) -> Outcome:
@@ -296,7 +296,7 @@ class BinService:
         elif bin.collection_id:
             collection = storage.collections.get(bin.collection_id)
         self._check_size(len(request.body), self._owner_plan(opened))
-        self._check_schema(collection, value)
+        self._check_schema(collection, value, len(request.body))
         if bin.private:
             versioned = bool(asked)
         else:  # public bins keep history unless their owner's master key says otherwise
