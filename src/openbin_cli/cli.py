@@ -31,7 +31,7 @@ def serve(args: argparse.Namespace) -> int:
     from openbin.storage import get_storage
     from openbin_cli import ops
     from openbin_cli.emulator import LocalAWS
-    from openbin_cli.server import App, LocalHTTPServer
+    from openbin_cli.server import STOP_GRACE_SECONDS, App, LocalHTTPServer
     from openbin_cli.targets import DataDir, configure_environment
     from openbin_cli.template import Template
 
@@ -80,7 +80,16 @@ def serve(args: argparse.Namespace) -> int:
             httpd.serve_forever(poll_interval=0.2)
         except KeyboardInterrupt:
             pass
+        # Stop accepting, let the requests in flight finish, and only then take the final
+        # snapshot (in aws.stop() below): every write that was answered is saved.
         httpd.server_close()
+        cut = httpd.drain(STOP_GRACE_SECONDS)
+        if cut:
+            print(
+                f"openbin: {cut} requests still running after {STOP_GRACE_SECONDS:.0f} s were "
+                "stopped unanswered",
+                file=sys.stderr,
+            )
         return 0
     finally:
         data_dir.withdraw_server()

@@ -12,7 +12,9 @@ import base64
 import hmac
 import json
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -28,6 +30,9 @@ from openbin_cli.template import Template
 # larger body never reaches a function); locally such bodies get a clear 413.
 MAX_BODY = 6 * 1024 * 1024
 DRAIN_LIMIT = 64 * 1024 * 1024  # larger bodies are not read at all: the connection is closed
+SHUTTING_DOWN = "The server is shutting down, please retry"
+# How long a stop waits for the requests in flight (a function's own timeout is 25 s).
+STOP_GRACE_SECONDS = 30.0
 
 
 class BadFraming(ValueError):
@@ -151,6 +156,14 @@ class _Handler(BaseHTTPRequestHandler):
         return "OpenBin"
 
     def _serve(self) -> None:
+        with self.server.admitted() as admitted:
+            if admitted:
+                self._serve_admitted()
+            else:  # arrived on an open connection while the server stops
+                self.close_connection = True
+                self._send(*_json(503, {"message": SHUTTING_DOWN}))
+
+    def _serve_admitted(self) -> None:
         started = time.perf_counter()
         app: App = self.server.app
         try:
@@ -174,6 +187,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.client_address[0],
             self.headers.get("Host", "localhost"),
         )
+        if not self.server.may_answer():  # the final snapshot is under way without this work
+            self.close_connection = True
+            return
         self._send(status, headers, data)
         if not app.quiet:
             elapsed = (time.perf_counter() - started) * 1000
@@ -262,6 +278,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class LocalHTTPServer(ThreadingHTTPServer):
+    """Counts the requests in flight, so that a stop can let them finish before the final
+    snapshot (``drain``): no write is answered that the snapshot does not hold."""
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
@@ -269,3 +288,40 @@ class LocalHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: App) -> None:
         super().__init__(address, _Handler)
         self.app = app
+        self._in_flight = 0
+        self._draining = False
+        self._closed = False
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def admitted(self):
+        """Yields False once the server is draining: the request must not start."""
+        with self._changed:
+            if self._draining:
+                admitted = False
+            else:
+                admitted = True
+                self._in_flight += 1
+        try:
+            yield admitted
+        finally:
+            if admitted:
+                with self._changed:
+                    self._in_flight -= 1
+                    self._changed.notify_all()
+
+    def may_answer(self) -> bool:
+        with self._changed:
+            return not self._closed
+
+    def drain(self, timeout: float) -> int:
+        """Admit no new request, wait up to ``timeout`` seconds for those in flight, then
+        close: what has not finished by then is never answered. Returns how many were cut."""
+        with self._changed:
+            self._draining = True
+            try:
+                self._changed.wait_for(lambda: self._in_flight == 0, timeout)
+            except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
+                pass
+            self._closed = True
+            return self._in_flight

@@ -175,6 +175,49 @@ def test_a_kill_after_the_snapshot_keeps_the_write(servers, tmp_path):
     assert remaining(after) == 9997
 
 
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_under_load_keeps_every_acknowledged_write(servers, tmp_path, stop_signal):
+    """8 clients create bins while the server is told to stop: the server stops accepting,
+    finishes what it started, then saves. Every create answered 200 is there after a restart
+    (before the fix, 1-2 of about 60 were lost in every trial)."""
+    first = servers(tmp_path)
+    api = HttpApi(first)
+    account = api.account("pro")
+    headers = {"X-Master-Key": account.key, "Content-Type": "application/json"}
+    acknowledged: list[str] = []
+    body = json.dumps(realistic_record(200_000)).encode()  # a create takes a while
+
+    def client() -> None:
+        while True:
+            try:
+                reply = api.post("/v3/b", body, headers)
+            except OSError:  # refused or reset once the server stops: not acknowledged
+                return
+            if reply.status == 503:  # arrived while draining: not acknowledged
+                return
+            assert reply.status == 200, reply.body
+            acknowledged.append(reply.json()["metadata"]["id"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        running = [pool.submit(client) for _ in range(8)]
+        deadline = time.monotonic() + 20
+        while len(acknowledged) < 40 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert first.stop(stop_signal) == 0
+        for future in running:
+            future.result()
+    assert len(acknowledged) >= 40
+
+    second = servers(tmp_path)
+    api = HttpApi(second)
+    lost = [
+        bin_id
+        for bin_id in acknowledged
+        if api.get(f"/v3/b/{bin_id}?meta=false", {"X-Master-Key": account.key}).status != 200
+    ]
+    assert lost == []
+
+
 # -- bad input on the wire ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def shared_bin(shared):
