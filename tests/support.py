@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,28 @@ from openbin_cli.targets import call_server
 from openbin_cli.template import Template
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def storage_calls(storage):
+    """Count the DynamoDB and S3 operations made inside the block, by name."""
+    calls: Counter = Counter()
+
+    def count(event_name, **_):
+        calls[event_name.rsplit(".", 1)[-1]] += 1
+
+    clients = (
+        (storage.db, "before-call.dynamodb"),
+        (storage.accounts._once, "before-call.dynamodb"),
+        (storage.records._s3, "before-call.s3"),
+    )
+    for client, event in clients:
+        client.meta.events.register(event, count)
+    try:
+        yield calls
+    finally:
+        for client, event in clients:
+            client.meta.events.unregister(event, count)
 
 
 @dataclass

@@ -27,6 +27,7 @@ def http_api_event(
     cookies: list[str] = []
     for name, value in headers:
         lower = name.lower()
+        value = value.strip(" \t")  # surrounding whitespace is not part of a value
         if lower == "cookie":
             cookies.extend(part.strip() for part in value.split(";") if part.strip())
             continue

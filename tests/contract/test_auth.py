@@ -87,6 +87,44 @@ def test_keyless_public_read_counts_against_the_owner(api, owner, public_bin):
     assert remaining(api, owner) == before - 1
 
 
+def test_keyless_answers_never_show_the_owners_allowance(api, owner, public_bin):
+    for reply in (
+        api.get(f"/v3/b/{public_bin}"),
+        api.get(f"/v3/b/{public_bin}/latest?meta=false"),
+        api.request("PUT", f"/v3/b/{public_bin}", {}, {"changed": True}),
+        api.request("PUT", f"/v3/b/{public_bin}", {}, b"not json"),
+    ):
+        assert reply.status in (200, 400)
+        assert reply.header("X-Requests-Remaining") is None
+    drained = api.account(requests=1)
+    shared = api.create_bin(drained, USERS, X_Bin_Private="false")  # uses the only request
+    reply = api.get(f"/v3/b/{shared}")
+    assert (reply.status, reply.json()) == (403, {"message": PRICING})
+    assert reply.header("X-Requests-Remaining") is None
+
+
+def test_every_answer_to_a_recognised_key_says_what_is_left(api, owner, other, private_bin):
+    """Refusals before any charge (the bin does not exist, is another account's, the key lacks
+    the permission) still say what the caller's account has left."""
+    missing = "f" * 24
+    owner_left, other_left = str(remaining(api, owner)), str(remaining(api, other))
+    reader = api.access_key(owner, "read")
+    for reply, left in (
+        (api.get(f"/v3/b/{missing}", {"X-Master-Key": owner.key}), owner_left),
+        (api.request("DELETE", f"/v3/b/{missing}", {"X-Master-Key": owner.key}), owner_left),
+        (api.get(f"/v3/b/{private_bin}", {"X-Master-Key": other.key}), other_left),
+        (api.request("DELETE", f"/v3/b/{private_bin}", {"X-Access-Key": reader}), owner_left),
+        (api.get(f"/v3/c/{missing}/bins", {"X-Master-Key": owner.key}), owner_left),
+        (api.get(f"/v3/s/{missing}", {"X-Master-Key": owner.key}), owner_left),
+        (api.request("DELETE", f"/v3/a/{missing}", {"X-Master-Key": owner.key}), owner_left),
+    ):
+        assert reply.status in (401, 403, 404), reply.body
+        assert reply.header("X-Requests-Remaining") == left, reply.body
+    # and an unknown key is not recognised: nothing to say
+    reply = api.get(f"/v3/b/{missing}", {"X-Master-Key": UNKNOWN_KEY})
+    assert (reply.status, reply.header("X-Requests-Remaining")) == (401, None)
+
+
 # -- access keys -------------------------------------------------------------------------------
 def test_access_key_with_create_permission(api, owner):
     key = api.access_key(owner, "create")
@@ -127,6 +165,30 @@ def test_master_key_wins_when_both_are_sent(api, owner, private_bin):
     key = api.access_key(owner, "create")
     reply = api.get(f"/v3/b/{private_bin}", {"X-Master-Key": owner.key, "X-Access-Key": key})
     assert reply.status == 200
+
+
+@pytest.mark.parametrize("access_key", [UNKNOWN_KEY, "not-a-key"], ids=["unknown", "malformed"])
+def test_a_key_that_matches_nothing_is_never_ignored_beside_a_valid_one(
+    api, owner, private_bin, access_key
+):
+    before = remaining(api, owner)
+    both = {"X-Master-Key": owner.key, "X-Access-Key": access_key}
+    for reply in (
+        api.get(f"/v3/b/{private_bin}", both),
+        api.post("/v3/b", USERS, both),
+        api.request("PUT", f"/v3/b/{private_bin}", both, USERS),
+        api.get("/v3/c", both),
+    ):
+        assert (reply.status, reply.json()) == (401, {"message": "Invalid X-Access-Key provided"})
+        assert reply.header("X-Requests-Remaining") is None
+    assert remaining(api, owner) == before
+
+
+def test_surrounding_whitespace_is_not_part_of_a_key(api, owner, private_bin):
+    for key in (owner.key + "  ", " " + owner.key, "\t" + owner.key + " \t"):
+        assert api.get(f"/v3/b/{private_bin}", {"X-Master-Key": key}).status == 200
+    made = api.post("/v3/b", USERS, {"X-Master-Key": owner.key, "X-Bin-Name": "  padded \t"})
+    assert made.json()["metadata"]["name"] == "padded"
 
 
 # -- allowance ---------------------------------------------------------------------------------
@@ -192,6 +254,29 @@ def test_blocked_account(api, owner, private_bin, public_bin):
         assert (reply.status, reply.json()) == (403, blocked)
     api.op("account.unblock", account_id=owner.account_id)
     assert api.get(f"/v3/b/{public_bin}").status == 200
+
+
+def test_a_blocked_accounts_public_bins_are_closed_to_every_key(api, owner, other, public_bin):
+    """Not only keyless requests: another account's keys are refused too, and not charged."""
+    api.op("account.block", account_id=owner.account_id)
+    before = remaining(api, other)
+    reader = api.access_key(other, "read", "update")
+    for reply in (
+        api.get(f"/v3/b/{public_bin}", {"X-Master-Key": other.key}),
+        api.get(f"/v3/b/{public_bin}", {"X-Access-Key": reader}),
+        api.request("PUT", f"/v3/b/{public_bin}", {"X-Master-Key": other.key}, {"changed": 1}),
+        api.request("PUT", f"/v3/b/{public_bin}", {"X-Access-Key": reader}, {"changed": 2}),
+        api.get(f"/v3/b/{public_bin}/versions/count", {"X-Master-Key": other.key}),
+    ):
+        assert (reply.status, reply.json()) == (
+            403,
+            {"message": "Account blocked. Contact the administrator"},
+        )
+        assert reply.header("X-Requests-Remaining") == str(before)
+    assert remaining(api, other) == before
+    api.op("account.unblock", account_id=owner.account_id)
+    reply = api.get(f"/v3/b/{public_bin}?meta=false", {"X-Master-Key": other.key})
+    assert (reply.status, reply.json()) == (200, USERS)  # no update was applied
 
 
 # -- plans ---------------------------------------------------------------------------------------

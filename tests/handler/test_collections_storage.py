@@ -5,21 +5,12 @@ from collections import Counter
 from openbin import ids, schemas
 from openbin.models import SchemaDoc
 from tests.seed import add_bins
+from tests.support import storage_calls
 
 
 def page_calls(handler_api, storage, path, key) -> tuple[Counter, list]:
-    calls: Counter = Counter()
-
-    def count(event_name, **_):
-        calls[event_name.rsplit(".", 1)[-1]] += 1
-
-    storage.db.meta.events.register("before-call.dynamodb", count)
-    storage.accounts._once.meta.events.register("before-call.dynamodb", count)
-    try:
+    with storage_calls(storage) as calls:
         reply = handler_api.get(path, {"X-Master-Key": key})
-    finally:
-        storage.db.meta.events.unregister("before-call.dynamodb", count)
-        storage.accounts._once.meta.events.unregister("before-call.dynamodb", count)
     assert reply.status == 200
     return calls, reply.json()
 

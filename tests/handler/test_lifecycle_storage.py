@@ -8,6 +8,7 @@ import pytest
 from openbin import storage as storage_module
 from openbin.services.bins import BinService
 from tests.seed import write_history
+from tests.support import storage_calls
 
 
 @pytest.fixture
@@ -89,20 +90,8 @@ def test_version_limit_is_configurable(handler_api, aws):
 
 
 def _calls_of_a_read(handler_api, storage, path, key) -> Counter:
-    calls: Counter = Counter()
-
-    def count(event_name, **_):
-        calls[event_name.rsplit(".", 1)[-1]] += 1
-
-    storage.db.meta.events.register("before-call.dynamodb", count)
-    storage.accounts._once.meta.events.register("before-call.dynamodb", count)
-    storage.records._s3.meta.events.register("before-call.s3", count)
-    try:
+    with storage_calls(storage) as calls:
         reply = handler_api.get(path, {"X-Master-Key": key})
-    finally:
-        storage.db.meta.events.unregister("before-call.dynamodb", count)
-        storage.accounts._once.meta.events.unregister("before-call.dynamodb", count)
-        storage.records._s3.meta.events.unregister("before-call.s3", count)
     assert reply.status == 200
     return calls
 

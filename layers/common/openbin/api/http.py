@@ -26,7 +26,8 @@ from openbin.errors import (
     OpenBinError,
     Unavailable,
 )
-from openbin.services.auth import Credentials, requests_remaining
+from openbin.services import auth
+from openbin.services.auth import Credentials, caller_account, requests_remaining
 
 JSON = "application/json; charset=utf-8"
 COMPACT = (",", ":")
@@ -36,6 +37,7 @@ INTERNAL = "Internal server error"
 DEADLINE_MARGIN = 2.0  # seconds
 MAX_PATH_BYTES = 2048
 MAX_HEADER_BYTES = 16 * 1024  # all names and values together
+HTTP_WHITESPACE = " \t"  # RFC 9110 OWS
 
 
 def _raw_answer(status: int, message: str) -> dict:
@@ -99,16 +101,24 @@ def json_response(status: int, body: str | dict | list, headers: dict | None = N
     return Response(status_code=status, content_type=JSON, body=text, headers=headers or {})
 
 
-def ok(body: str | dict | list, requests_remaining: int) -> Response:
-    """A 200 answer on an authenticated route, with the account's remaining allowance."""
-    return json_response(200, body, {"X-Requests-Remaining": str(requests_remaining)})
+def _remaining_header(remaining: int | None) -> dict | None:
+    return {"X-Requests-Remaining": str(remaining)} if remaining is not None else None
+
+
+def ok(body: str | dict | list, requests_remaining: int | None) -> Response:
+    """A 200 answer, with the caller's remaining allowance (None: not shown, keyless)."""
+    return json_response(200, body, _remaining_header(requests_remaining))
 
 
 def error_response(status: int, message: str, **extra: object) -> Response:
-    """``{"message": ...}``; a request that was already charged still says what is left."""
+    """``{"message": ...}``; an answer to a recognised key says what its account has left,
+    whether or not this request was charged (read now if it was not)."""
     remaining = requests_remaining.get()
-    headers = {"X-Requests-Remaining": str(remaining)} if remaining is not None else None
-    return json_response(status, {"message": message, **extra}, headers)
+    if remaining is None and caller_account.get() is not None:
+        from openbin.storage import get_storage
+
+        remaining = auth.current_remaining(get_storage())
+    return json_response(status, {"message": message, **extra}, _remaining_header(remaining))
 
 
 def build_resolver() -> APIGatewayHttpResolver:
@@ -155,8 +165,9 @@ def lambda_handler(app: APIGatewayHttpResolver):
         # force-publish every 100 values: start each invocation from an empty set.
         metrics.clear_metrics()
         metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-        # Both are this invocation's only: reset when it ends, whatever happens.
+        # These are this invocation's only: reset when it ends, whatever happens.
         charged = requests_remaining.set(None)
+        caller = caller_account.set(None)
         remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
         limit = None
         if remaining_ms is not None:  # stop calling storage 2 s before Lambda would time out
@@ -173,20 +184,23 @@ def lambda_handler(app: APIGatewayHttpResolver):
         finally:
             aws.deadline.reset(until)
             requests_remaining.reset(charged)
+            caller_account.reset(caller)
 
     return handler
 
 
 # -- request access ----------------------------------------------------------------------------
 def header(app: APIGatewayHttpResolver, name: str) -> str | None:
-    """A request header, case-insensitively (payload 2.0 already lower-cases names)."""
+    """A request header, case-insensitively (payload 2.0 already lower-cases names), without
+    surrounding whitespace (not part of a header value in HTTP; API Gateway strips it too)."""
     headers = app.current_event.headers or {}
     value = headers.get(name.lower())
     if value is None:
         for key, candidate in headers.items():
             if key.lower() == name.lower():
-                return candidate
-    return value
+                value = candidate
+                break
+    return value.strip(HTTP_WHITESPACE) if value is not None else None
 
 
 def query(app: APIGatewayHttpResolver, name: str) -> str | None:

@@ -1,6 +1,7 @@
 """The first steps of every bin route, in the contract's order: ID shape → key → the bin
 exists → the caller may act on it → one request is charged. One BatchGetItem fetches the bin,
-the caller's key and whatever else the route needs, so this costs two sequential round trips."""
+the caller's key(s) and whatever else the route needs, so this costs two sequential round trips
+(three when another account's key acts on a public bin: its owner must not be blocked)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ class OpenedBin:
     caller: KeyRecord | None
     account: Account  # the account charged for this request, as it is after the charge
     extra: list[dict | None] = field(default_factory=list)
+    owner: Account | None = None  # the bin's owner, when read (another account's key)
+
+    @property
+    def remaining(self) -> int | None:
+        """The allowance to show the caller: none for a keyless request (it was charged to
+        the bin's owner, whose allowance is not the reader's business)."""
+        return self.account.requests_remaining if self.caller is not None else None
 
     @property
     def by_owner_master_key(self) -> bool:
@@ -46,19 +54,21 @@ def open_bin(
         raise InvalidRequest(INVALID_BIN_ID)
     if action.permission is None:
         auth.require_master_key(credentials)
-    wanted = [(storage.bins.bins_table, storage.bins.key(bin_id))]
-    key_wanted = auth.key_lookup(storage, credentials)
-    if key_wanted:
-        wanted.append(key_wanted)
-    wanted.extend(extra)
-    found = batch_get(storage.db, wanted)
-    caller = auth.identify(credentials, found[1] if key_wanted else None)
+    keys_wanted = auth.key_lookups(storage, credentials)
+    found = batch_get(
+        storage.db, [(storage.bins.bins_table, storage.bins.key(bin_id)), *keys_wanted, *extra]
+    )
+    caller = auth.identify(credentials, found[1 : 1 + len(keys_wanted)])
     if found[0] is None:
         raise NotFound(BIN_NOT_FOUND)
     bin = storage.bins.from_item(found[0])
     account_id = auth.authorize_bin(bin, caller, credentials, action)
-    account = auth.charge(storage, account_id, storage.settings)
-    return OpenedBin(bin, caller, account, found[2 if key_wanted else 1 :])
+    owner = None
+    if account_id != bin.owner_id:  # another account's key on a public bin
+        owner = storage.accounts.get(bin.owner_id)
+        auth.require_open(owner)
+    account = auth.charge(storage, account_id, storage.settings, shown=caller is not None)
+    return OpenedBin(bin, caller, account, found[1 + len(keys_wanted) :], owner)
 
 
 def open_master(
@@ -68,5 +78,7 @@ def open_master(
     in one BatchGetItem. The caller then checks existence and ownership, then charges."""
     if credentials.master_key is None:
         raise auth.NotAuthenticated(auth.MASTER_REQUIRED)
-    found = batch_get(storage.db, [auth.key_lookup(storage, credentials), *extra])
-    return auth.identify(credentials, found[0]), found[1:]
+    keys_wanted = auth.key_lookups(storage, credentials)
+    found = batch_get(storage.db, [*keys_wanted, *extra])
+    caller = auth.identify(credentials, found[: len(keys_wanted)])
+    return caller, found[len(keys_wanted) :]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from openbin.errors import NotAllowed, NotAuthenticated
 from openbin.keys import account_hint, hash_key, looks_like_key
@@ -12,8 +15,12 @@ from openbin.settings import Settings
 from openbin.storage import Storage
 from openbin.storage.accounts import ChargeRefused
 
-# The allowance left after this request's charge, once it has been charged (None before).
+# The allowance to show the caller (X-Requests-Remaining), once this request has been charged
+# (None before, and always for keyless requests: a public bin's reader must not learn its
+# owner's allowance).
 requests_remaining: ContextVar[int | None] = ContextVar("requests_remaining", default=None)
+# The account of the key the request carried, once that key was recognised (None before).
+caller_account: ContextVar[str | None] = ContextVar("caller_account", default=None)
 
 MASTER = "X-Master-Key"
 ACCESS = "X-Access-Key"
@@ -51,15 +58,24 @@ class Credentials:
     def key(self) -> str | None:
         return self.master_key if self.master_key is not None else self.access_key
 
+    def sent(self) -> Iterator[tuple[str, str, str]]:
+        """(header, kind, key) of each key sent, the master key first."""
+        if self.master_key is not None:
+            yield MASTER, "master", self.master_key
+        if self.access_key is not None:
+            yield ACCESS, "access", self.access_key
 
-def key_lookup(storage: Storage, credentials: Credentials) -> tuple[str, dict] | None:
-    """The (table, key) to fetch for these credentials, or None when there is nothing to look up.
-    A value that cannot be a key is refused without a lookup."""
-    if not credentials.present:
-        return None
-    if not looks_like_key(credentials.key):
-        raise NotAuthenticated(f"Invalid {credentials.header} provided")
-    return storage.keys.table, storage.keys.key(hash_key(credentials.key))
+
+def key_lookups(storage: Storage, credentials: Credentials) -> list[tuple[str, dict]]:
+    """The (table, key) to fetch for each key the request carries (none, one, or both: a key
+    that matches nothing is never ignored, even beside a valid one). A value that cannot be a
+    key is refused without a lookup."""
+    wanted = []
+    for header, _, key in credentials.sent():
+        if not looks_like_key(key):
+            raise NotAuthenticated(f"Invalid {header} provided")
+        wanted.append((storage.keys.table, storage.keys.key(hash_key(key))))
+    return wanted
 
 
 def account_lookup(storage: Storage, credentials: Credentials) -> tuple[str, dict] | None:
@@ -80,16 +96,34 @@ def account_snapshot(storage: Storage, caller: KeyRecord, item: dict | None) -> 
     return account
 
 
-def identify(credentials: Credentials, item: dict | None) -> KeyRecord | None:
-    """Turn the looked-up key item into the caller; an unknown key is never ignored."""
-    if not credentials.present:
-        return None
+def identify(credentials: Credentials, items: list[dict | None]) -> KeyRecord | None:
+    """Turn the key items looked up by ``key_lookups`` into the caller (the master key's, when
+    both were sent); any key that matches nothing is a 401."""
     from openbin.storage.keys import KeyRepository
 
-    record = KeyRepository.from_item(item) if item and "kind" in item else None
-    if record is None or record.kind != credentials.kind:
-        raise NotAuthenticated(f"Invalid {credentials.header} provided")
-    return record
+    caller = None
+    for (header, kind, _), item in zip(credentials.sent(), items, strict=True):
+        record = KeyRepository.from_item(item) if item and "kind" in item else None
+        if record is None or record.kind != kind:
+            raise NotAuthenticated(f"Invalid {header} provided")
+        caller = caller or record
+    if caller is not None:
+        caller_account.set(caller.account_id)
+    return caller
+
+
+def current_remaining(storage: Storage) -> int | None:
+    """The recognised caller's allowance, for an answer given before any charge (a 404, a
+    401 on another account's bin): read on that error path only. None when there is no
+    recognised caller or storage does not answer."""
+    account_id = caller_account.get()
+    if account_id is None:
+        return None
+    try:
+        account = storage.accounts.get(account_id)
+    except (ClientError, BotoCoreError):
+        return None
+    return account.requests_remaining if account else None
 
 
 def require_permission(caller: KeyRecord, credentials: Credentials, action: str) -> None:
@@ -146,18 +180,30 @@ def authorize_bin(
     return caller.account_id
 
 
-def charge(storage: Storage, account_id: str, settings: Settings) -> Account:
-    """Count one request against the account's allowance."""
+def require_open(owner: Account | None) -> None:
+    """A bin acted on by another account's key: its owner must exist and not be blocked (a
+    blocked account's public bins are closed to everyone, as they are to keyless requests)."""
+    if owner is None:
+        raise NotAllowed(NO_OWNER)
+    if owner.blocked:
+        raise NotAllowed(BLOCKED)
+
+
+def charge(storage: Storage, account_id: str, settings: Settings, shown: bool = True) -> Account:
+    """Count one request against the account's allowance. ``shown``: the caller may see what
+    is left (False for a keyless request charged to a public bin's owner)."""
     try:
         account = storage.accounts.charge(account_id)
     except ChargeRefused as refused:
         if refused.account is None:
             raise NotAllowed(NO_OWNER) from None
+        if shown:
+            requests_remaining.set(refused.account.requests_remaining)
         if refused.account.blocked:
             raise NotAllowed(BLOCKED) from None
-        requests_remaining.set(0)
         raise NotAllowed(
             f"Requests exhausted. Buy additional requests at {settings.pricing_url}"
         ) from None
-    requests_remaining.set(account.requests_remaining)
+    if shown:
+        requests_remaining.set(account.requests_remaining)
     return account

@@ -31,7 +31,7 @@ class BinMetaService:
                 "private": opened.bin.private,
             }
         }
-        return body, opened.account.requests_remaining
+        return body, opened.remaining
 
     def delete_versions(
         self, credentials: Credentials, bin_id: str, preserve_latest: str | None

@@ -76,7 +76,7 @@ class Outcome:
     """What a bin route answers: the record as JSON text (or JSONPath matches) and metadata."""
 
     metadata: dict
-    requests_remaining: int
+    requests_remaining: int | None  # None: not shown (a keyless request)
     record_json: str | None = None
     matches: list | None = None
     meta: bool = True
@@ -116,7 +116,8 @@ class BinService:
             raise auth.NotAuthenticated(
                 f"You need to pass {auth.MASTER} or {auth.ACCESS} in the header to create a bin"
             )
-        wanted = [auth.key_lookup(storage, creds)]
+        wanted = auth.key_lookups(storage, creds)
+        keys = len(wanted)
         account_wanted = auth.account_lookup(storage, creds)
         if account_wanted:
             wanted.append(account_wanted)
@@ -126,9 +127,9 @@ class BinService:
                 (storage.collections.table, storage.collections.key(request.collection_id))
             )
         found = batch_get(storage.db, wanted)
-        caller = auth.identify(creds, found[0])
+        caller = auth.identify(creds, found[:keys])
         auth.require_permission(caller, creds, "create")
-        snapshot = auth.account_snapshot(storage, caller, found[1]) if account_wanted else None
+        snapshot = auth.account_snapshot(storage, caller, found[keys]) if account_wanted else None
         if snapshot is None:  # charged now, as every other route does
             account = auth.charge(storage, caller.account_id, self.settings)
         else:  # charged with the write below (or before any refusal)
@@ -241,7 +242,7 @@ class BinService:
                 (storage.bins.versions_table, storage.bins.version_key(request.bin_id, version))
             )
         opened = open_bin(storage, request.credentials, request.bin_id, auth.READ, extra)
-        bin, account = opened.bin, opened.account
+        bin = opened.bin
 
         meta = parse_bool("X-Bin-Meta", request.meta_header, True)
         meta = parse_bool("meta", request.meta_query, True) and meta
@@ -260,10 +261,8 @@ class BinService:
                 self.settings.jsonpath_max_length,
                 self.settings.jsonpath_max_steps,
             )
-            return Outcome(metadata, account.requests_remaining, matches=matches, meta=meta)
-        return Outcome(
-            metadata, account.requests_remaining, record_json=data.decode("utf-8"), meta=meta
-        )
+            return Outcome(metadata, opened.remaining, matches=matches, meta=meta)
+        return Outcome(metadata, opened.remaining, record_json=data.decode("utf-8"), meta=meta)
 
     def _record_at(self, bin: Bin, version: int | None, item: dict | None) -> RecordRef:
         if version is None or version == bin.latest_version:
@@ -307,13 +306,14 @@ class BinService:
         metadata = {"parentId": bin.bin_id, "private": bin.private}
         if version is not None:
             metadata["version"] = version
-        return Outcome(metadata, opened.account.requests_remaining, record_json=text)
+        return Outcome(metadata, opened.remaining, record_json=text)
 
-    def _owner_plan(self, opened: OpenedBin) -> str:
-        if opened.account.account_id == opened.bin.owner_id:
-            return opened.account.plan
-        owner = self.storage.accounts.get(opened.bin.owner_id)
-        return owner.plan if owner else "free"
+    @staticmethod
+    def _owner_plan(opened: OpenedBin) -> str:
+        """The plan whose limits apply: the bin owner's (read by open_bin when another
+        account's key is writing to a public bin)."""
+        owner = opened.owner or opened.account
+        return owner.plan
 
     def write_version(
         self, bin_id: str, data: bytes, versioned: bool, first: Bin | None = None

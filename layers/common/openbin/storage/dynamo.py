@@ -136,14 +136,19 @@ def batch_get(client, wanted: Iterable[tuple[str, dict]]) -> list[dict | None]:
     """Read items of several tables in one round trip (strongly consistent).
 
     ``wanted`` is a sequence of ``(table, key)``; the answer holds each item, or None, in the
-    same order. Unprocessed keys are asked for again with a short backoff.
+    same order (an item named twice is read once). Unprocessed keys are asked for again with a
+    short backoff.
     """
     wanted = list(wanted)
-    request: dict[str, dict] = {}
-    for table, key in wanted:
-        request.setdefault(table, {"Keys": [], "ConsistentRead": True})["Keys"].append(key)
-    found: dict[tuple[str, tuple], dict] = {}
     key_names = {table: tuple(sorted(key)) for table, key in wanted}
+    request: dict[str, dict] = {}
+    asked: set[tuple[str, tuple]] = set()
+    for table, key in wanted:
+        identity = (table, _identity(key, key_names[table]))
+        if identity not in asked:  # DynamoDB refuses a batch that names an item twice
+            asked.add(identity)
+            request.setdefault(table, {"Keys": [], "ConsistentRead": True})["Keys"].append(key)
+    found: dict[tuple[str, tuple], dict] = {}
     for attempt in range(MAX_BATCH_ROUNDS):
         response = client.batch_get_item(RequestItems=request)
         for table, items in response.get("Responses", {}).items():
