@@ -1,5 +1,13 @@
 """Run the functions of ``template.yaml`` in-process, as Lambda would: import the handler
-module from its CodeUri once (a warm container), then call it with an event and a context."""
+module from its CodeUri once (a warm container), then call it with an event and a context.
+
+Lambda runs one invocation at a time in a container; here invocations run concurrently, in
+threads. Powertools' resolvers keep the current event on a class attribute shared by every
+resolver, and the matched route's arguments on the resolver itself, so two concurrent
+invocations could read each other's event or path parameters (a read of one bin answered with
+another bin's record). ``isolate_invocations`` makes that state per thread, as if each thread
+were a container of its own.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,55 @@ import uuid
 from dataclasses import dataclass, field
 
 from openbin_cli.template import Function, Template
+
+
+class _PerThread:
+    """An attribute whose value is per thread: one value for the class and all its instances
+    (``shared``), or one per instance (with a fresh ``default()`` in each new thread)."""
+
+    def __init__(self, name: str, shared: bool, default=None) -> None:
+        self.name = name
+        self.shared = shared
+        self.default = default
+        self._local = threading.local()
+
+    def _values(self) -> dict:
+        values = getattr(self._local, "values", None)
+        if values is None:
+            values = self._local.values = {}
+        return values
+
+    def __get__(self, obj, owner=None):
+        values, key = self._values(), None if self.shared else id(obj)
+        if key not in values:
+            if self.default is None:
+                raise AttributeError(self.name)
+            values[key] = self.default()
+        return values[key]
+
+    def __set__(self, obj, value) -> None:
+        self._values()[None if self.shared else id(obj)] = value
+
+
+def isolate_invocations() -> None:
+    """Make Powertools' per-invocation resolver state per thread (see the module's doc)."""
+    from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+
+    if isinstance(BaseRouter.__dict__.get("context"), _PerThread):
+        return
+    shared = [_PerThread("current_event", True), _PerThread("lambda_context", True)]
+    for descriptor in shared:
+        setattr(BaseRouter, descriptor.name, descriptor)
+    BaseRouter.context = _PerThread("context", False, default=dict)
+
+    # Powertools assigns ``BaseRouter.current_event = ...`` on the class itself: a descriptor
+    # on the metaclass takes that assignment, so it lands in the same per-thread value.
+    class PerThreadRouterMeta(type(BaseRouter)):
+        pass
+
+    for descriptor in shared:
+        setattr(PerThreadRouterMeta, descriptor.name, descriptor)
+    BaseRouter.__class__ = PerThreadRouterMeta
 
 
 @dataclass
@@ -41,6 +98,7 @@ class LambdaContext:
 
 class FunctionRunner:
     def __init__(self, template: Template) -> None:
+        isolate_invocations()
         self.template = template
         self._handlers: dict[str, object] = {}
         self._lock = threading.Lock()
