@@ -111,3 +111,21 @@ def test_reading_the_latest_costs_the_same_at_1_and_1000_versions(handler_api, s
     assert old == Counter({"BatchGetItem": 1, "UpdateItem": 1})
     reply = handler_api.get(f"/v3/b/{large}/3", {"X-Master-Key": account.key})
     assert reply.json()["record"] == {"v": 3}
+
+
+def test_a_writer_that_lost_the_race_retries_on_the_state_it_was_given(handler_api, storage):
+    """The refused transaction returns the bin as the winner left it: no read before the
+    second attempt."""
+    account = handler_api.account()
+    bin_id = handler_api.create_bin(account, {"v": 0})
+    stale = storage.bins.get(bin_id)
+    BinService(storage).write_version(bin_id, b'{"v": 1}', versioned=True)  # the winner
+    with storage_calls(storage) as calls:
+        version = BinService(storage).write_version(
+            bin_id, b'{"v": 2}', versioned=True, first=stale
+        )
+    assert version == 2
+    assert calls == {"TransactWriteItems": 2}
+    read = {"X-Master-Key": account.key}
+    assert handler_api.get(f"/v3/b/{bin_id}/1?meta=false", read).json() == {"v": 1}
+    assert handler_api.get(f"/v3/b/{bin_id}?meta=false", read).json() == {"v": 2}

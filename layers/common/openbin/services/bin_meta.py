@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
+from openbin import retry
 from openbin.errors import InvalidRequest, NotFound, Unavailable
 from openbin.services import auth
 from openbin.services.access import BIN_NOT_FOUND, open_bin
 from openbin.services.auth import Credentials
-from openbin.services.bins import (
-    MAX_UPDATE_ATTEMPTS,
-    UNAVAILABLE,
-    check_bin_name,
-    new_revision,
-)
+from openbin.services.bins import UNAVAILABLE, check_bin_name, new_revision
 from openbin.storage import Storage
 from openbin.storage.bins import RevisionConflict
 from openbin.storage.dynamo import flag, s
@@ -40,7 +36,9 @@ class BinMetaService:
         opened = open_bin(storage, credentials, bin_id, auth.MANAGE)
         preserve = parse_bool("X-Preserve-Latest", preserve_latest, False)
         bin = opened.bin
-        for _ in range(MAX_UPDATE_ATTEMPTS):
+        for attempt in retry.attempts():
+            if attempt >= 2:  # after a pause: read the state again
+                bin = self._reread(bin_id)
             if bin.latest_version == 0:
                 raise NotFound("No versions found")
             history = storage.bins.list_versions(bin_id)
@@ -56,8 +54,8 @@ class BinMetaService:
             freed = sum(ref.size for ref in drop)
             try:
                 storage.bins.reset_history(bin, keep, new_revision(), freed)
-            except RevisionConflict:
-                bin = self._reread(bin_id)
+            except RevisionConflict as conflict:
+                bin = conflict.current or self._reread(bin_id)
                 continue
             # committed: what follows only tidies up what is no longer reachable
             if storage.bins.delete_versions(bin_id, history):

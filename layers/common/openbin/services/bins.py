@@ -8,7 +8,7 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from openbin import ids
+from openbin import ids, retry
 from openbin.clock import now_iso
 from openbin.errors import InvalidRequest, NotAllowed, NotFound, OpenBinError, Unavailable
 from openbin.models import Account, Bin, Collection, KeyRecord, RecordRef, SchemaDoc
@@ -30,7 +30,6 @@ VERSION_NOT_FOUND = "Bin version not found"
 COLLECTION_NOT_FOUND = (
     "Collection not found or the Collection does not belong to the X-Master-Key provided"
 )
-MAX_UPDATE_ATTEMPTS = 50
 UNAVAILABLE = "Service temporarily unavailable, please retry"
 
 
@@ -320,12 +319,13 @@ class BinService:
     ) -> int | None:
         """Store ``data`` as the bin's new latest record. Versioned: appended as version n+1
         (returned); unversioned, or past the version limit: the latest is replaced in place.
-        Conditional writes on the bin's revision; a conflict re-reads and tries again."""
+        Conditional writes on the bin's revision: a writer that loses to a concurrent one tries
+        again on the state the refusal returned, after a random pause (openbin.retry)."""
         storage = self.storage
         record = storage.records.save(bin_id, data)
         bin = first
-        for _ in range(MAX_UPDATE_ATTEMPTS):
-            if bin is None:
+        for attempt in retry.attempts():
+            if bin is None or attempt >= 2:  # after a pause: read the state again
                 bin = storage.bins.get(bin_id)
             if bin is None:
                 storage.records.discard(record)
@@ -334,8 +334,8 @@ class BinService:
                 if versioned and bin.latest_version < self.settings.max_versions:
                     return storage.bins.append_version(bin, record, now_iso(), new_revision())
                 storage.bins.replace_latest(bin, record, new_revision())
-            except RevisionConflict:
-                bin = None
+            except RevisionConflict as conflict:
+                bin = conflict.current
                 continue
             storage.records.discard(bin.record)
             return None
@@ -347,15 +347,17 @@ class BinService:
         storage = self.storage
         opened = open_bin(storage, credentials, bin_id, auth.DELETE)
         bin = opened.bin
-        for _ in range(MAX_UPDATE_ATTEMPTS):
-            history = storage.bins.list_versions(bin_id)
+        for attempt in retry.attempts():
+            if bin is None or attempt >= 2:  # after a pause: read the state again
+                bin = storage.bins.get(bin_id)
+            if bin is None:
+                raise NotFound(BIN_NOT_FOUND)
+            history = storage.bins.list_versions(bin_id)  # listed after the bin was read
             try:
                 storage.bins.delete_bin(bin, sum(v.record.size for v in history))
                 break
-            except RevisionConflict:
-                bin = storage.bins.get(bin_id)
-                if bin is None:
-                    raise NotFound(BIN_NOT_FOUND) from None
+            except RevisionConflict as conflict:
+                bin = conflict.current
         else:
             raise Unavailable(UNAVAILABLE)
         # The bin is gone, so no new version can appear: remove the history, then the objects
