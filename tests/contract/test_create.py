@@ -1,8 +1,11 @@
 """API.md §3.1: POST /v3/b."""
 
+import json
+
 import pytest
 
 from tests.contract.conftest import USERS
+from tests.contract.test_collections import new_collection, new_schema
 
 COLLECTION_NOT_FOUND = (
     "Collection not found or the Collection does not belong to the X-Master-Key provided"
@@ -130,3 +133,51 @@ def test_create_charges_one_request(api):
     account = api.account(requests=3)
     reply = api.post("/v3/b", {"a": 1}, {"X-Master-Key": account.key})
     assert reply.header("X-Requests-Remaining") == "2"
+
+
+@pytest.mark.parametrize(
+    ("body", "matches"),
+    [
+        (b'{"f": 1e400}', b"[1e400]"),
+        (
+            b"[-1.5E+999, 1e-400, 2.50]",
+            b"[-1.5E+999,0.0,2.5]",
+        ),  # other numbers as Python reads them
+        (b'{"n": 1' + b"0" * 5000 + b"}", b"[1" + b"0" * 5000 + b"]"),
+    ],
+    ids=["1e400", "-1.5E+999", "5001-digit integer"],
+)
+def test_numbers_beyond_a_double_are_json_and_kept_exactly(api, owner, body, matches):
+    """Valid by the JSON grammar (Python's float range and integer digit limit are not JSON's);
+    stored and read back byte for byte, and a JSONPath answer writes them as sent."""
+    made = api.post("/v3/b", body, {"X-Master-Key": owner.key, "Content-Type": "application/json"})
+    assert made.status == 200, made.body
+    bin_id = json.loads(made.body, parse_int=str, parse_float=str)["metadata"]["id"]
+    key = {"X-Master-Key": owner.key}
+    assert api.get(f"/v3/b/{bin_id}?meta=false", key).body == body
+    reply = api.get(f"/v3/b/{bin_id}?meta=false", {**key, "X-JSON-Path": "$.*"})
+    assert (reply.status, reply.body) == (200, matches)
+
+
+@pytest.mark.parametrize(
+    ("schema", "reason"),
+    [
+        ({"maximum": 10}, "inf is greater than the maximum of 10"),
+        ({"multipleOf": 0.5}, "inf cannot be checked against multipleOf"),
+    ],
+)
+def test_numbers_beyond_a_double_meet_schemas_as_infinity(api, owner, schema, reason):
+    cid = new_collection(api, owner)
+    sid = new_schema(api, owner, {"properties": {"f": schema}})
+    api.request(
+        "PUT", f"/v3/c/{cid}/schemadoc/add", {"X-Master-Key": owner.key, "X-Schema-Doc-Id": sid}
+    )
+    reply = api.post(
+        "/v3/b",
+        b'{"f": 1e400}',
+        {"X-Master-Key": owner.key, "X-Collection-Id": cid, "Content-Type": "application/json"},
+    )
+    assert (reply.status, reply.json()["message"]) == (
+        400,
+        f"Schema Doc Validation Mismatch: $.f: {reason}",
+    )

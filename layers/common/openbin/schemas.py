@@ -34,7 +34,7 @@ from openbin import regex
 from openbin import schema_bounds as bounds
 from openbin.errors import InvalidRequest, SchemaMismatch
 from openbin.models import SchemaDoc
-from openbin.validation import depth_within
+from openbin.validation import depth_within, loads
 
 MAX_SCHEMA_BYTES = 64 * 1024
 MAX_SCHEMA_DEPTH = 32
@@ -145,7 +145,7 @@ def check_schema(raw: bytes) -> tuple[object, str]:
         raise invalid(f"a schema may be at most {MAX_SCHEMA_BYTES} bytes")
     try:
         text = raw.decode("utf-8")
-        schema = json.loads(text)
+        schema = loads(text)
     except RecursionError:
         raise invalid(f"nested deeper than {MAX_SCHEMA_DEPTH} levels") from None
     except ValueError:

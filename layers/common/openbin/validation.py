@@ -10,6 +10,8 @@ from openbin.errors import InvalidRequest
 VERSION_BEYOND_ANY = 10**18
 JSON_WHITESPACE = " \t\n\r"
 CONTENT_TYPE_MESSAGE = "You need to pass Content-Type set to application/json"
+# Python converts at most 4,300 digits to an int by default; JSON sets no limit.
+INT_DIGITS = 4000
 
 
 def parse_bool(header_name: str, value: str | None, default: bool | None) -> bool | None:
@@ -40,15 +42,62 @@ def parse_version(value: str | None) -> int | None:
     return int(digits) if len(digits) <= 18 else VERSION_BEYOND_ANY
 
 
+class _NotJSON(ValueError):
+    pass
+
+
 def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
+    raise _NotJSON(f"{name} is not valid JSON")
 
 
-def _finite_float(text: str) -> float:
+class BigNumber(float):
+    """A JSON number beyond what a double holds (``1e400``, an integer of thousands of digits),
+    read back from a stored record: it compares as ±infinity (as JavaScript reads it), and
+    ``openbin.api.http.to_json`` writes it back exactly as it was sent."""
+
+    __slots__ = ("text",)
+
+    def __new__(cls, text: str) -> BigNumber:
+        number = super().__new__(cls, float(text))
+        number.text = text
+        return number
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _exact_float(text: str) -> float:
     number = float(text)
-    if number in (math.inf, -math.inf):  # 1e400: valid grammar, but no double holds it
-        raise ValueError("number out of range")
-    return number
+    return BigNumber(text) if number in (math.inf, -math.inf) else number
+
+
+def _exact_int(text: str) -> int | float:
+    return int(text) if len(text) <= INT_DIGITS else BigNumber(text)
+
+
+def _float_beyond_int_digits(text: str) -> int | float:
+    return int(text) if len(text) <= INT_DIGITS else float(text)
+
+
+def loads(text: str | bytes) -> object:
+    """JSON by its grammar, not by Python's number types: ``NaN`` and ``Infinity`` (not JSON)
+    are refused; ``1e400`` and integers of any length (JSON) are accepted, as ±infinity. For
+    checking a value (depth, schema); the record itself is stored as sent. ValueError when
+    the text is not JSON."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, _NotJSON):
+        raise
+    except ValueError:  # an integer longer than Python converts by default
+        return json.loads(
+            text, parse_constant=_reject_constant, parse_int=_float_beyond_int_digits
+        )
+
+
+def loads_exact(data: bytes) -> object:
+    """A stored record (valid JSON) parsed so that writing it back keeps every number: those
+    beyond a double's range become ``BigNumber``. For JSONPath answers."""
+    return json.loads(data, parse_float=_exact_float, parse_int=_exact_int)
 
 
 def depth_within(value: object, max_depth: int) -> bool:
@@ -76,7 +125,7 @@ def parse_record(raw: bytes, max_depth: int) -> tuple[object, str]:
     if not stripped:
         raise InvalidRequest("Bin cannot be blank")
     try:
-        value = json.loads(stripped, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = loads(stripped)
     except RecursionError:
         raise InvalidRequest(f"JSON nesting is too deep (at most {max_depth} levels)") from None
     except ValueError:

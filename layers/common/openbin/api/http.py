@@ -28,6 +28,7 @@ from openbin.errors import (
 )
 from openbin.services import auth
 from openbin.services.auth import Credentials, caller_account, requests_remaining
+from openbin.validation import BigNumber
 
 JSON = "application/json; charset=utf-8"
 COMPACT = (",", ":")
@@ -86,14 +87,33 @@ def count_error(status: int) -> None:
 
 
 def to_json(value: object) -> str:
-    """Compact JSON that is always valid UTF-8: a lone surrogate (which JSON may carry in a
-    record, as ``\\ud800``) is escaped instead of breaking the answer."""
-    text = json.dumps(value, ensure_ascii=False, separators=COMPACT)
+    """Compact JSON that is always valid UTF-8 and valid JSON: a lone surrogate (which JSON may
+    carry in a record, as ``\\ud800``) is escaped instead of breaking the answer, and a number
+    beyond a double's range (``BigNumber``) is written as it was sent, never as ``Infinity``."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=COMPACT, allow_nan=False)
+    except ValueError:
+        text = _exact(value, ensure_ascii=False)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        text = json.dumps(value, separators=COMPACT)
+        text = _exact(value, ensure_ascii=True)
     return text
+
+
+def _exact(value: object, ensure_ascii: bool) -> str:
+    """The slow path of ``to_json``: numbers as read (``BigNumber.text``)."""
+    if isinstance(value, BigNumber):
+        return value.text
+    if type(value) is dict:
+        items = (
+            json.dumps(k, ensure_ascii=ensure_ascii) + ":" + _exact(v, ensure_ascii)
+            for k, v in value.items()
+        )
+        return "{" + ",".join(items) + "}"
+    if type(value) is list:
+        return "[" + ",".join(_exact(v, ensure_ascii) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=ensure_ascii)
 
 
 def json_response(status: int, body: str | dict | list, headers: dict | None = None) -> Response:

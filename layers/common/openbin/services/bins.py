@@ -4,7 +4,6 @@ ID shape → key → resource → permission → allowance → headers and body 
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from openbin.storage import Storage
 from openbin.storage.bins import AccountChanged, Charge, RevisionConflict
 from openbin.storage.dynamo import batch_get
 from openbin.validation import (
+    loads_exact,
     parse_bool,
     parse_record,
     parse_version,
@@ -255,7 +255,7 @@ class BinService:
             from openbin import jsonpath
 
             matches = jsonpath.query(
-                json.loads(data),
+                loads_exact(data),
                 request.json_path,
                 self.settings.jsonpath_max_length,
                 self.settings.jsonpath_max_steps,
