@@ -443,12 +443,16 @@ def check(sent: Sent, result: dict) -> None:
         body.encode("utf-8")
     except UnicodeEncodeError as error:
         raise AssertionError(f"the body is not UTF-8 text: {error}") from None
-    data = json.loads(body)
+    data = json.loads(body, parse_int=str, parse_float=str, parse_constant=_not_json)
     if status != 200:
         assert isinstance(data, dict), data
         assert isinstance(data.get("message"), str), data
         leaked = [text for text in _strings(data) if LEAK.search(text)]
         assert not leaked, f"the answer leaks internals: {leaked[0][:500]}"
+
+
+def _not_json(name: str):
+    raise AssertionError(f"the answer holds {name}, which is not JSON")
 
 
 def _strings(value) -> list[str]:
