@@ -1,5 +1,6 @@
 """API.md §2 and §3.2: GET /v3/b/<id>, /latest, /<version>; IDs and versions."""
 
+import json
 import time
 
 import pytest
@@ -139,6 +140,27 @@ def test_hostile_json_path_is_refused_quickly(api, owner):
         {"message": "Invalid X-JSON-Path expression passed"},
     )
     assert elapsed < 5  # a safety bound (the budget answers in well under a second)
+
+
+@pytest.mark.timeout(120)
+def test_json_path_work_linear_in_a_large_record_succeeds(api):
+    """Every value of a 1 MB record: refused before the budget grew with the record."""
+    owner = api.account("pro")
+    record = [{"id": i, "name": f"user {i}", "tags": ["a", "b"]} for i in range(18_000)]
+    body = json.dumps(record).encode()
+    assert 900_000 < len(body) < 1_048_576
+    made = api.post("/v3/b", body, {"X-Master-Key": owner.key, "Content-Type": "application/json"})
+    bin_id = made.json()["metadata"]["id"]
+    reply = api.get(
+        f"/v3/b/{bin_id}?meta=false", {"X-Master-Key": owner.key, "X-JSON-Path": "$..*"}
+    )
+    assert reply.status == 200
+    assert len(reply.json()) == 18_000 * 6
+    reply = api.get(
+        f"/v3/b/{bin_id}?meta=false",
+        {"X-Master-Key": owner.key, "X-JSON-Path": "$..[?(@.id >= 17998)].name"},
+    )
+    assert reply.json() == ["user 17998", "user 17999"]
 
 
 def test_catastrophic_regex_filter_answers(api, owner):

@@ -14,7 +14,7 @@ from openbin.errors import InvalidRequest
 from openbin.settings import Settings
 
 MAX_LENGTH = Settings.model_fields["jsonpath_max_length"].default
-MAX_STEPS = Settings.model_fields["jsonpath_max_steps"].default
+BASE_STEPS = Settings.model_fields["jsonpath_base_steps"].default
 INVALID = "Invalid X-JSON-Path expression passed"
 SAFETY_BOUND = 1.0  # seconds: a hostile expression answers (or is refused) within this
 
@@ -35,7 +35,7 @@ DOC = {
 
 
 def q(expression: str, value: object = DOC) -> list:
-    return jsonpath.query(value, expression, MAX_LENGTH, MAX_STEPS)
+    return jsonpath.query(value, expression, MAX_LENGTH, BASE_STEPS)
 
 
 def refused(expression: str, value: object = DOC) -> str:
@@ -161,12 +161,24 @@ def test_length_cap():
 
 
 def test_budget_is_per_query():
+    deep = chain(60, "x")
     with pytest.raises(InvalidRequest) as caught:
-        jsonpath.query(list(range(100)), "$[*]", MAX_LENGTH, 50)
+        jsonpath.query(deep, "$..*..*", MAX_LENGTH, 10)
     assert caught.value.message == INVALID
     # The next query gets its own budget, and unmetered code is unaffected afterwards.
-    assert jsonpath.query(list(range(100)), "$[*]", MAX_LENGTH, 200) == list(range(100))
+    assert len(jsonpath.query(deep, "$..*", MAX_LENGTH, 10)) == 59
     assert q("$.users[0].age") == [36]
+
+
+def test_the_budget_grows_with_the_record():
+    """Linear work succeeds on a record of any size (4 steps a value, beyond the base);
+    work that grows with the square of the depth is refused however small the record."""
+    assert jsonpath.count_values(DOC) == 27
+    assert jsonpath.count_values([]) == 1 and jsonpath.count_values(7) == 1
+    wide = [{"id": i, "tags": ["a", "b"], "more": {"x": i}} for i in range(10_000)]
+    assert len(q("$..*", wide)) == jsonpath.count_values(wide) - 1
+    assert len(q("$..[?(@.x > 10)]", wide)) == 10_000 - 11
+    assert refused("$..*..*..*", chain(100, "x")) == INVALID
 
 
 # -- hostile evaluation --------------------------------------------------------------------------

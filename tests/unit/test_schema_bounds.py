@@ -10,8 +10,8 @@ import time
 import pytest
 from jsonschema.validators import Draft7Validator
 
+from openbin import budget, schemas
 from openbin import schema_bounds as bounds
-from openbin import schemas
 from openbin.errors import InvalidRequest, SchemaMismatch
 from openbin.models import SchemaDoc
 
@@ -89,18 +89,18 @@ def test_a_chain_too_deep_to_evaluate_is_refused_with_its_reason():
 # -- the meter --------------------------------------------------------------------------------
 def test_the_meter_is_off_outside_a_metered_block():
     validator = Draft7Validator(fan_out(10, {"type": "object"}))
-    assert bounds.steps_left() is None
+    assert budget.left() is None
     assert not validator.is_valid("x")  # unmetered: no budget, no error
-    with bounds.metered(100), pytest.raises(bounds.OverBudget):
+    with budget.metered(100), pytest.raises(budget.OverBudget):
         validator.is_valid("x")
-    assert bounds.steps_left() is None
+    assert budget.left() is None
 
 
 def test_steps_are_charged_for_schema_values_instances_and_messages():
     def cost(schema, instance) -> int:
-        with bounds.metered(10**9):
+        with budget.metered(10**9):
             list(Draft7Validator(schema).iter_errors(instance))
-            return 10**9 - bounds.steps_left()
+            return 10**9 - budget.left()
 
     assert cost({"type": "string"}, "x") == 1
     assert cost({"required": ["a"] * 100}, {}) > 100  # one per name, and the 100 errors

@@ -2,8 +2,12 @@
 
 Bounds, so that a hostile expression gets a 400 quickly instead of a hung function:
 - the expression's length is capped;
-- evaluation is metered: every node jsonpath-ng visits creates a ``DatumInContext``, so counting
-  those creations (per thread) bounds the work; past the budget the query is refused;
+- evaluation is metered (``openbin.budget``): every node jsonpath-ng visits creates a
+  ``DatumInContext``, so counting those creations bounds the work. The budget grows with the
+  record: ``base_steps`` (about 100 ms of CPU) plus ``STEPS_PER_VALUE`` for each value in it.
+  Any expression whose work is linear in the record succeeds (one that visits every value,
+  ``$..*``, takes 2 steps a value; filters at every level 3); work that grows faster (``..``
+  within ``..`` on deep data) is refused once it has spent that;
 - regular expressions in filters (``=~``) and ``sub()`` run on RE2, which is linear-time, and
   each search is metered by the length of the string it scans;
 - arithmetic (a jsonpath-ng extension, not Goessner JSONPath) is refused: ``$.list * N``
@@ -15,7 +19,6 @@ Imported only by the read function, and only when a request carries ``X-JSON-Pat
 
 from __future__ import annotations
 
-import threading
 from functools import lru_cache
 
 import jsonpath_ng.ext.arithmetic as _arithmetic
@@ -24,14 +27,14 @@ import jsonpath_ng.ext.string as _string
 import jsonpath_ng.jsonpath as _jsonpath
 from jsonpath_ng.ext.parser import ExtendedJsonPathParser
 
-from openbin import regex
+from openbin import budget, regex
 from openbin.errors import InvalidRequest
 
 INVALID = "Invalid X-JSON-Path expression passed"
-_meter = threading.local()
+STEPS_PER_VALUE = 4
 
 
-class BudgetExceeded(Exception):
+class NotSupported(Exception):
     pass
 
 
@@ -39,31 +42,19 @@ _original_init = _jsonpath.DatumInContext.__init__
 
 
 def _metered_init(self, *args, **kwargs):
-    remaining = getattr(_meter, "remaining", None)
-    if remaining is not None:
-        if remaining <= 0:
-            raise BudgetExceeded()
-        _meter.remaining = remaining - 1
+    budget.spend(1)
     _original_init(self, *args, **kwargs)
-
-
-def _spend(steps: int) -> None:
-    remaining = getattr(_meter, "remaining", None)
-    if remaining is not None:
-        if remaining < steps:
-            raise BudgetExceeded()
-        _meter.remaining = remaining - steps
 
 
 def _re2_search(value, pattern) -> bool:
     if not isinstance(value, str):
         return False
-    _spend(1 + len(value) // 64)  # RE2 is linear: the work is the length scanned
+    budget.spend(1 + len(value) // 64)  # RE2 is linear: the work is the length scanned
     return regex.search(pattern, value) is not None
 
 
 def _no_arithmetic(self, datum):
-    raise BudgetExceeded()
+    raise NotSupported()
 
 
 _jsonpath.DatumInContext.__init__ = _metered_init
@@ -84,6 +75,19 @@ def normalise(expression: str) -> str:
 @lru_cache(maxsize=512)
 def _compile(expression: str):
     return ExtendedJsonPathParser().parse(expression)
+
+
+def count_values(value: object) -> int:
+    """Every value in ``value``, containers and scalars, itself included."""
+    if type(value) not in (dict, list):
+        return 1
+    count, stack = 1, [value]
+    while stack:
+        node = stack.pop()
+        children = node.values() if type(node) is dict else node
+        count += len(children)
+        stack.extend(child for child in children if type(child) in (dict, list))
+    return count
 
 
 def _sizes(value: object) -> dict[int, int]:
@@ -113,22 +117,22 @@ def _size(value: object, sizes: dict[int, int]) -> int:
 
 
 def query(
-    value: object, expression: str, max_length: int, max_steps: int, max_bytes: int = 5_000_000
+    value: object, expression: str, max_length: int, base_steps: int, max_bytes: int = 5_000_000
 ) -> list:
-    """Every value the expression matches in ``value`` (``[]`` when nothing matches)."""
+    """Every value the expression matches in ``value`` (``[]`` when nothing matches), within
+    ``base_steps`` plus STEPS_PER_VALUE for each value in the record."""
     if not expression.strip() or len(expression) > max_length:
         raise InvalidRequest(INVALID)
     try:
         compiled = _compile(normalise(expression))
     except Exception:  # jsonpath-ng raises several kinds (lexer, parser, ValueError)
         raise InvalidRequest(INVALID) from None
-    _meter.remaining = max_steps
+    steps = base_steps + STEPS_PER_VALUE * count_values(value)
     try:
-        matches = [match.value for match in compiled.find(value)]
+        with budget.metered(steps):
+            matches = [match.value for match in compiled.find(value)]
     except Exception:  # over budget, or a filter that cannot be evaluated on this data
         raise InvalidRequest(INVALID) from None
-    finally:
-        _meter.remaining = None
     if len(matches) * 8 > max_bytes:
         raise InvalidRequest(INVALID)
     if any(type(m) in (dict, list, str) for m in matches):

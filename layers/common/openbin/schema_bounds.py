@@ -9,7 +9,7 @@ Two defences, used by ``openbin.schemas``:
   out above: 2^30), or when a reference loops back to itself without descending into the data
   (validation would never end). Recursion *through* the data (a tree's ``children`` items
   referring back to the tree) is allowed: it ends with the data.
-- **Whenever a schema is evaluated**, the work is metered (``metered``): every keyword call
+- **Whenever a schema is evaluated**, the work is metered (``openbin.budget``): every keyword call
   costs one step, plus one per element of its schema value (``required`` with 10,000 names,
   ``enum``) and, for keywords that scan the instance (``items``, ``additionalProperties`` ...),
   one per element scanned; every comparison of ``const``/``enum``/``uniqueItems`` values costs
@@ -17,16 +17,12 @@ Two defences, used by ``openbin.schemas``:
   scan or hold. Past the budget, ``OverBudget`` is raised and the caller answers with a 400.
   The per-step work is bounded by a constant, so the budget bounds the time.
 
-The meter is per thread and off unless ``metered`` is active, so other users of jsonschema in
+The meter is per thread and off outside ``budget.metered``, so other users of jsonschema in
 the same process (tests, the local server's own tooling) are unaffected. ``uniqueItems`` is
 checked in linear time (hashing canonical forms) instead of jsonschema's quadratic fallback.
 """
 
 from __future__ import annotations
-
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import jsonschema._keywords
 import jsonschema._legacy_keywords
@@ -35,12 +31,7 @@ from jsonschema import exceptions as _exceptions
 from jsonschema import validators as _validators
 
 from openbin import regex
-
-_meter = threading.local()
-
-
-class OverBudget(Exception):
-    """The evaluation needed more steps than it was given."""
+from openbin.budget import active, spend
 
 
 class Endless(Exception):
@@ -49,29 +40,6 @@ class Endless(Exception):
 
 class TooLarge(Exception):
     """One validation pass over the schema would apply more subschemas than allowed."""
-
-
-def spend(steps: int) -> None:
-    remaining = getattr(_meter, "remaining", None)
-    if remaining is not None:
-        remaining -= steps
-        _meter.remaining = remaining
-        if remaining < 0:
-            raise OverBudget()
-
-
-@contextmanager
-def metered(budget: int) -> Iterator[None]:
-    """Meter every schema evaluation this thread runs inside the block."""
-    _meter.remaining = budget
-    try:
-        yield
-    finally:
-        _meter.remaining = None
-
-
-def steps_left() -> int | None:
-    return getattr(_meter, "remaining", None)
 
 
 # -- metered keywords --------------------------------------------------------------------------
@@ -103,17 +71,13 @@ def _metered_keyword(keyword: str, function):
     base = REFERENCE_COST if keyword in _REFERENCES else 1
 
     def run(validator, value, instance, schema):
-        remaining = getattr(_meter, "remaining", None)
-        if remaining is not None:
+        if active():
             cost = base
             if type(value) in _CONTAINERS:
                 cost += len(value)
             if scans and type(instance) in _CONTAINERS:
                 cost += len(instance)
-            remaining -= cost
-            _meter.remaining = remaining
-            if remaining < 0:
-                raise OverBudget()
+            spend(cost)
         return function(validator, value, instance, schema)
 
     run.__wrapped__ = function
@@ -138,14 +102,14 @@ _error_init = _exceptions._Error.__init__
 
 
 def _charged_error_init(self, message, *args, **kwargs):
-    if getattr(_meter, "remaining", None) is not None:
+    if active():
         spend(2 + len(message) // 64)  # a message may quote the whole instance
     _error_init(self, message, *args, **kwargs)
 
 
 def _metered_function(function, cost):
     def run(*args):
-        if getattr(_meter, "remaining", None) is not None:
+        if active():
             spend(cost(*args))
         return function(*args)
 

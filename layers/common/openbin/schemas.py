@@ -30,7 +30,7 @@ from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import specification_with
 
-from openbin import regex
+from openbin import budget, regex
 from openbin import schema_bounds as bounds
 from openbin.errors import InvalidRequest, SchemaMismatch
 from openbin.models import SchemaDoc
@@ -156,19 +156,19 @@ def check_schema(raw: bytes) -> tuple[object, str]:
         raise invalid(f"nested deeper than {MAX_SCHEMA_DEPTH} levels")
     cls = _validator_class(schema)
     try:
-        with bounds.metered(CHECK_STEPS):
+        with budget.metered(CHECK_STEPS):
             cls.check_schema(schema)
     except _exceptions.SchemaError as error:
         where = error.json_path if error.path else "$"
         raise invalid(f"{where}: {_short(error.message)}") from None
-    except bounds.OverBudget:
+    except budget.OverBudget:
         raise invalid(TOO_SLOW) from None
     _check_patterns_and_references(schema)
     _check_expansion(schema)
     # What no static check sees (dynamic references): a few instances, within one budget.
     validator = cls(schema, registry=LOCAL_ONLY)
     try:
-        with bounds.metered(CHECK_STEPS):
+        with budget.metered(CHECK_STEPS):
             for probe in ({}, [], None, {"a": [{}]}):
                 for _ in validator.iter_errors(probe):
                     pass
@@ -176,7 +176,7 @@ def check_schema(raw: bytes) -> tuple[object, str]:
         raise invalid(TOO_DEEP) from None
     except Unresolvable as unresolvable:
         raise invalid(f"cannot resolve {unresolvable}") from None
-    except bounds.OverBudget:
+    except budget.OverBudget:
         raise invalid(TOO_SLOW) from None
     return schema, text.strip()
 
@@ -218,17 +218,21 @@ def validate(doc: SchemaDoc, value: object, size: int) -> None:
     """Check a record of ``size`` bytes against its collection's schema doc, within
     ``validation_budget(size)`` steps."""
     validator = _validator(doc.schema_doc_id, doc.revision, doc.schema)
-    budget = validation_budget(size)
+    steps = validation_budget(size)
     try:
-        with bounds.metered(budget):
+        with budget.metered(steps):
             error = _exceptions.best_match(validator.iter_errors(value))
     except RecursionError:  # references nested deeper than the interpreter follows
         raise _mismatch(doc, f"$: {TOO_DEEP}") from None
     except Unresolvable as unresolvable:
         raise _mismatch(doc, f"$: cannot resolve {unresolvable}") from None
-    except bounds.OverBudget:
+    except budget.DeadlineReached:
         raise _mismatch(
-            doc, f"$: validating the record against this schema takes more than {budget} steps"
+            doc, "$: validating the record against this schema takes too long"
+        ) from None
+    except budget.OverBudget:
+        raise _mismatch(
+            doc, f"$: validating the record against this schema takes more than {steps} steps"
         ) from None
     if error is not None:
         raise _mismatch(doc, f"{error.json_path}: {_short(error.message)}")

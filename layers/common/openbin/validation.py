@@ -89,9 +89,7 @@ def loads(text: str | bytes) -> object:
     except (json.JSONDecodeError, _NotJSON):
         raise
     except ValueError:  # an integer longer than Python converts by default
-        return json.loads(
-            text, parse_constant=_reject_constant, parse_int=_float_beyond_int_digits
-        )
+        return json.loads(text, parse_constant=_reject_constant, parse_int=_float_beyond_int_digits)
 
 
 def loads_exact(data: bytes) -> object:

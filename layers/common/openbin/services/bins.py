@@ -258,7 +258,7 @@ class BinService:
                 loads_exact(data),
                 request.json_path,
                 self.settings.jsonpath_max_length,
-                self.settings.jsonpath_max_steps,
+                self.settings.jsonpath_base_steps,
             )
             return Outcome(metadata, opened.remaining, matches=matches, meta=meta)
         return Outcome(metadata, opened.remaining, record_json=data.decode("utf-8"), meta=meta)
