@@ -39,6 +39,15 @@ class BadFraming(ValueError):
     """The request's length cannot be trusted."""
 
 
+def as_utf8(text: str) -> str:
+    """http.server decodes the request line and header values as Latin-1; API Gateway passes
+    them on as UTF-8 (``X-Bin-Name: café``). Text that is not UTF-8 is left as it was read."""
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
 def _json(status: int, payload: dict | list) -> tuple[int, dict, bytes]:
     return status, {"Content-Type": "application/json; charset=utf-8"}, json.dumps(payload).encode()
 
@@ -181,11 +190,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         status, headers, data = app.handle(
             self.command,
-            self.path,
-            list(self.headers.items()),
+            as_utf8(self.path),
+            [(as_utf8(name), as_utf8(value)) for name, value in self.headers.items()],
             body,
             self.client_address[0],
-            self.headers.get("Host", "localhost"),
+            as_utf8(self.headers.get("Host", "localhost")),
         )
         if not self.server.may_answer():  # the final snapshot is under way without this work
             self.close_connection = True
@@ -200,12 +209,21 @@ class _Handler(BaseHTTPRequestHandler):
         """The body, or None when it is over MAX_BODY (``_unread`` bytes are then left to drain
         after the 413, so a client still sending reads the answer instead of a reset)."""
         self._unread = 0
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length") or []}
+        encodings = self.headers.get_all("Transfer-Encoding") or []
+        if encodings:
+            # Both, or a coding other than chunked: the request's end is ambiguous, which is
+            # how requests are smuggled past a proxy (RFC 9112 §6.3). Refused, as a proxy would.
+            if lengths:
+                raise BadFraming("Both Transfer-Encoding and Content-Length were sent")
+            if [value.strip().lower() for value in encodings] != ["chunked"]:
+                raise BadFraming("Unsupported Transfer-Encoding (only chunked is accepted)")
             return self._read_chunked()
-        length = self.headers.get("Content-Length")
-        if length is None:
+        if not lengths:
             return b""
-        length = length.strip()
+        if len(lengths) > 1:
+            raise BadFraming("Conflicting Content-Length headers")
+        length = lengths.pop()
         if not (length.isascii() and length.isdigit()):
             raise BadFraming("Invalid Content-Length")
         size = int(length)

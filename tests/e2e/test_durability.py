@@ -328,6 +328,84 @@ def test_malformed_content_length_closes_the_connection(shared, shared_bin):
 
 
 @pytest.mark.parametrize(
+    ("framing", "message"),
+    [
+        (b"Content-Length: 8\r\nContent-Length: 2\r\n", "Conflicting Content-Length headers"),
+        (
+            b"Content-Length: 8\r\nTransfer-Encoding: chunked\r\n",
+            "Both Transfer-Encoding and Content-Length were sent",
+        ),
+        (
+            b"Transfer-Encoding: gzip, chunked\r\n",
+            "Unsupported Transfer-Encoding (only chunked is accepted)",
+        ),
+    ],
+    ids=["two-lengths", "length-and-chunked", "unknown-coding"],
+)
+def test_ambiguous_framing_is_refused_and_closes_the_connection(
+    shared, shared_bin, framing, message
+):
+    """As a proxy would: which of the two lengths ends the request is how one is smuggled."""
+    _, account, bin_id = shared_bin
+    smuggled = f"GET /v3/b/{bin_id} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode()
+    raw = raw_exchange(
+        shared,
+        b"POST /v3/b HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        + f"X-Master-Key: {account.key}\r\n".encode()
+        + framing
+        + b'\r\n{"a": 1}'
+        + smuggled,
+        timeout=1.0,
+    )
+    status, _, body = split_response(raw)
+    assert (status, json.loads(body)) == (400, {"message": message})
+    assert raw.count(b"HTTP/1.1 ") == 1
+    assert_still_serving(shared_bin)
+
+
+def test_repeated_identical_content_length_is_accepted(shared, shared_bin):
+    _, account, _ = shared_bin
+    raw = raw_exchange(
+        shared,
+        b"POST /v3/b HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        + f"X-Master-Key: {account.key}\r\n".encode()
+        + b'Content-Length: 8\r\nContent-Length: 8\r\nConnection: close\r\n\r\n{"a": 1}',
+    )
+    status, _, body = split_response(raw)
+    assert (status, json.loads(body)["record"]) == (200, {"a": 1})
+
+
+def test_header_values_are_read_as_utf8(shared, shared_bin):
+    """API Gateway passes header values on as UTF-8; http.server reads them as Latin-1."""
+    api, account, _ = shared_bin
+
+    def create(name: str) -> tuple[int, dict]:
+        raw = raw_exchange(
+            shared,
+            b"POST /v3/b HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            + f"X-Master-Key: {account.key}\r\n".encode()
+            + b"X-Bin-Name: "
+            + name.encode("utf-8")
+            + b'\r\nContent-Length: 8\r\nConnection: close\r\n\r\n{"a": 1}',
+        )
+        status, _, body = split_response(raw)
+        return status, json.loads(body)
+
+    status, made = create("café ✓")
+    assert (status, made["metadata"]["name"]) == (200, "café ✓")
+    bin_id = made["metadata"]["id"]
+    read = api.get(f"/v3/b/{bin_id}", {"X-Master-Key": account.key})
+    assert read.json()["metadata"]["name"] == "café ✓"
+    status, made = create("é" * 128)  # 128 characters, 256 bytes
+    assert (status, made["metadata"]["name"]) == (200, "é" * 128)
+    status, refused = create("é" * 129)
+    assert (status, refused) == (
+        400,
+        {"message": "X-Bin-Name cannot be blank or over 128 characters"},
+    )
+
+
+@pytest.mark.parametrize(
     ("method", "path"),
     [("GET", "/v3/nothing"), ("GET", "/"), ("PATCH", "/v3/b"), ("DELETE", "/v3/c/x")],
 )
