@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import signal
 import socket
 import time
@@ -81,6 +82,18 @@ def raw_exchange(server: ServerProcess, data: bytes, timeout: float = 2.0) -> by
         except TimeoutError:
             pass
     return received
+
+
+def read_response(connection: socket.socket) -> bytes:
+    """One whole response from an open connection (its head, then Content-Length bytes)."""
+    raw = b""
+    while b"\r\n\r\n" not in raw:
+        raw += connection.recv(65536)
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+    while len(rest) < length:
+        rest += connection.recv(65536)
+    return head + b"\r\n\r\n" + rest
 
 
 def split_response(raw: bytes) -> tuple[int, dict, bytes]:
@@ -216,6 +229,45 @@ def test_a_stop_under_load_keeps_every_acknowledged_write(servers, tmp_path, sto
         if api.get(f"/v3/b/{bin_id}?meta=false", {"X-Master-Key": account.key}).status != 200
     ]
     assert lost == []
+
+
+def test_a_stopping_server_finishes_what_it_started_and_refuses_the_rest(servers, tmp_path):
+    """A request in flight when the server is told to stop is answered (and saved); a request
+    that arrives afterwards on an open connection gets a 503 and is not started."""
+    server = servers(tmp_path)
+    api = HttpApi(server)
+    account = api.account()
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    body = b'{"started": "before the stop"}'
+    head = (
+        b"POST /v3/b HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        + f"X-Master-Key: {account.key}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    )
+    with (
+        socket.create_connection((host, int(port)), timeout=10) as in_flight,
+        socket.create_connection((host, int(port)), timeout=10) as idle,
+    ):
+        idle.sendall(b"GET /v3/nothing HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert read_response(idle).startswith(b"HTTP/1.1 404")  # the connection stays open
+        in_flight.sendall(head + body[:5])  # admitted, still reading its body
+        time.sleep(0.3)
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)  # the server now drains
+        idle.sendall(b"GET /v3/nothing HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        status, _, refused = split_response(read_response(idle))
+        assert (status, json.loads(refused)) == (
+            503,
+            {"message": "The server is shutting down, please retry"},
+        )
+        in_flight.sendall(body[5:])
+        status, _, answer = split_response(read_response(in_flight))
+        assert status == 200
+        bin_id = json.loads(answer)["metadata"]["id"]
+    assert server.process.wait(30) == 0
+    server.process = None
+    again = HttpApi(servers(tmp_path))
+    reply = again.get(f"/v3/b/{bin_id}?meta=false", {"X-Master-Key": account.key})
+    assert (reply.status, reply.body) == (200, body)
 
 
 # -- bad input on the wire ---------------------------------------------------------------------
