@@ -248,3 +248,21 @@ def test_the_deadline_stops_storage_calls_with_a_503(handler_api, storage, monke
     assert aws.deadline.get() is None
     monkeypatch.setattr(LambdaContext, "get_remaining_time_in_millis", real)
     assert handler_api.get(f"/v3/b/{bin_id}", {"X-Master-Key": account.key}).status == 200
+
+
+def test_a_storage_failure_is_answered_without_another_storage_call(handler_api, faults):
+    """A recognised key's error answers say what the account has left, read on the error path;
+    never after a failure of storage itself, which would only make the 503 slower."""
+    account = handler_api.account()
+    missing = "f" * 24
+    faults.calls.clear()
+    reply = handler_api.get(f"/v3/b/{missing}", {"X-Master-Key": account.key})
+    assert (reply.status, reply.header("X-Requests-Remaining")) == (404, "10000")
+    assert faults.calls == ["dynamodb:BatchGetItem", "dynamodb:GetItem"]
+    bin_id = handler_api.create_bin(account)
+    faults.calls.clear()
+    faults.at, faults.mode, faults.broken = 1, "down", False  # the charge fails
+    reply = handler_api.get(f"/v3/b/{bin_id}", {"X-Master-Key": account.key})
+    assert (reply.status, reply.json()) == (503, UNAVAILABLE)
+    assert reply.header("X-Requests-Remaining") is None
+    assert faults.calls == ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"]

@@ -132,9 +132,10 @@ def ok(body: str | dict | list, requests_remaining: int | None) -> Response:
 
 def error_response(status: int, message: str, **extra: object) -> Response:
     """``{"message": ...}``; an answer to a recognised key says what its account has left,
-    whether or not this request was charged (read now if it was not)."""
+    whether or not this request was charged (read now if it was not; never after a failure of
+    our own, when storage may be what failed)."""
     remaining = requests_remaining.get()
-    if remaining is None and caller_account.get() is not None:
+    if remaining is None and status < 500 and caller_account.get() is not None:
         from openbin.storage import get_storage
 
         remaining = auth.current_remaining(get_storage())
