@@ -14,7 +14,8 @@ Two defences, used by ``openbin.schemas``:
   ``enum``) and, for keywords that scan the instance (``items``, ``additionalProperties`` ...),
   one per element scanned; every comparison of ``const``/``enum``/``uniqueItems`` values costs
   a step per node compared; regular expressions and error messages one per 64 characters they
-  scan or hold. Past the budget, ``OverBudget`` is raised and the caller answers with a 400.
+  scan or hold. Past the budget, ``openbin.budget.OverBudget`` is raised and the caller
+  answers with a 400.
   The per-step work is bounded by a constant, so the budget bounds the time.
 
 The meter is per thread and off outside ``budget.metered``, so other users of jsonschema in
