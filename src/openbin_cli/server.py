@@ -1,8 +1,11 @@
 """``openbin serve``: the HTTP API on a local port, routes from ``template.yaml``.
 
 Each request becomes an API Gateway HTTP API (payload 2.0) event for the function that owns
-its route, exactly as on AWS; CORS preflights are answered from the template's
-CorsConfiguration, as API Gateway does. ``/_openbin/admin`` lets the ``openbin`` CLI act on
+its route, exactly as on AWS. Every OPTIONS request goes to the ``$default`` route's function,
+the pessimistic reading of AWS's documentation (with a ``$default`` route, API Gateway may send
+preflights there rather than answer them), so a browser here gets the answer a deployed stack
+gives in the worst case. Other answers get the CorsConfiguration's ``Allow-Origin`` and
+``Expose-Headers``, as API Gateway adds them. ``/_openbin/admin`` lets the ``openbin`` CLI act on
 the running instance from a second terminal (loopback only, with a per-run token).
 """
 
@@ -64,12 +67,6 @@ class App:
         }
         if cors.get("ExposeHeaders"):
             self.cors_headers["Access-Control-Expose-Headers"] = ",".join(cors["ExposeHeaders"])
-        self.preflight_headers = {
-            "Access-Control-Allow-Origin": ",".join(cors.get("AllowOrigins", ["*"])),
-            "Access-Control-Allow-Methods": ",".join(cors.get("AllowMethods", ["*"])),
-            "Access-Control-Allow-Headers": ",".join(cors.get("AllowHeaders", ["*"])),
-            "Access-Control-Max-Age": str(cors.get("MaxAge", 0)),
-        }
 
     def warm(self) -> None:
         """Import every handler up front, like provisioned Lambda containers."""
@@ -89,14 +86,10 @@ class App:
         path = url.path or "/"
         if path == ADMIN_PATH:
             return self.admin(method, headers, body, client_ip)
-        lowered = {k.lower(): v for k, v in headers}
-        if (
-            method == "OPTIONS"
-            and "origin" in lowered
-            and "access-control-request-method" in lowered
-        ):
-            return 204, dict(self.preflight_headers), b""
-        found = self.template.route_for(method, path)
+        if method == "OPTIONS":  # no route takes OPTIONS: $default's function answers
+            found = self.template.default_route()
+        else:
+            found = self.template.route_for(method, path)
         if found is None:  # a template without a $default route
             return _json(404, {"message": "Not Found"})
         route, params = found

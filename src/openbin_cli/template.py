@@ -159,14 +159,16 @@ class Template:
             env[key] = str(value)
         return env
 
+    def default_route(self) -> tuple[Route, dict[str, str]] | None:
+        for route in self.routes:
+            if route.path == "$default":
+                return route, {}
+        return None
+
     def route_for(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         best = None
         for route in self.routes:
             params = route.match(method, path)
             if params is not None and (best is None or route.specificity > best[0].specificity):
                 best = (route, params)
-        if best is None:
-            for route in self.routes:
-                if route.path == "$default":
-                    return route, {}
-        return best
+        return best if best is not None else self.default_route()

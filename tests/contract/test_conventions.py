@@ -172,18 +172,28 @@ def test_cors_headers_on_responses(http_api, owner_http):
     assert reply.header("Access-Control-Allow-Origin") == "*"
 
 
-def test_cors_preflight_allows_jsonbin_headers(http_api):
-    reply = http_api.request(
+@pytest.mark.parametrize("path", ["/v3/b", "/v3/b/" + "0" * 24, "/v3/c/x/bins", "/nowhere"])
+def test_cors_preflight_allows_jsonbin_headers(api, path):
+    """Answered by the $default route's function: what a browser gets on AWS when API Gateway
+    sends the preflight there (and what it always gets from openbin serve)."""
+    reply = api.request(
         "OPTIONS",
-        "/v3/b",
+        path,
         {
             "Origin": "https://example.com",
-            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Method": "PUT",
             "Access-Control-Request-Headers": "x-master-key,content-type",
         },
     )
-    assert reply.status == 204
+    assert (reply.status, reply.body) == (204, b"")
     assert reply.header("Access-Control-Allow-Origin") == "*"
+    assert set(reply.header("Access-Control-Allow-Methods").split(",")) == {
+        "GET",
+        "POST",
+        "PUT",
+        "DELETE",
+        "OPTIONS",
+    }
     allowed = reply.header("Access-Control-Allow-Headers").lower().split(",")
     for name in (
         "x-master-key",
@@ -196,6 +206,8 @@ def test_cors_preflight_allows_jsonbin_headers(http_api):
         "content-type",
     ):
         assert name in allowed
+    assert reply.header("Access-Control-Expose-Headers") == "x-requests-remaining"
+    assert reply.header("Access-Control-Max-Age") == "600"
 
 
 @pytest.fixture

@@ -435,6 +435,10 @@ def check(sent: Sent, result: dict) -> None:
     status = result.get("statusCode")
     assert isinstance(status, int) and 200 <= status < 500, f"status {status}"
     headers = {str(k).lower(): v for k, v in (result.get("headers") or {}).items()}
+    if sent.method == "OPTIONS" and status == 204:  # a CORS preflight, answered bodiless
+        assert result.get("body") == "", result
+        assert headers.get("access-control-allow-origin") == "*", headers
+        return
     assert headers.get("content-type") == JSON_TYPE, headers
     assert not result.get("isBase64Encoded"), "the body must be JSON text, not base64"
     body = result.get("body")

@@ -502,3 +502,29 @@ def test_policies_allow_every_call_the_functions_make(template, handler_api, aws
         assert {"dynamodb:DeleteItem BinsTable", "s3:DeleteObject RecordsBucket"} <= seen[
             "DeleteBinFunction"
         ]
+
+
+# -- CORS: one source ------------------------------------------------------------------------------
+def test_cors_settings_are_the_apis_cors_configuration(template):
+    """The $default function answers preflights from its environment; those values are the HTTP
+    API's CorsConfiguration, so API Gateway and the function never disagree."""
+    cors = template.cors
+    env = template.global_environment
+    assert env["OPENBIN_CORS_ALLOW_ORIGINS"] == ",".join(cors["AllowOrigins"])
+    assert env["OPENBIN_CORS_ALLOW_METHODS"] == ",".join(cors["AllowMethods"])
+    assert env["OPENBIN_CORS_ALLOW_HEADERS"] == ",".join(cors["AllowHeaders"])
+    assert env["OPENBIN_CORS_EXPOSE_HEADERS"] == ",".join(cors["ExposeHeaders"])
+    assert env["OPENBIN_CORS_MAX_AGE"] == str(cors["MaxAge"])
+
+
+def test_cors_allows_every_method_and_header_the_api_takes(template):
+    served = {route.method for route in template.routes if route.method != "ANY"}
+    assert served | {"OPTIONS"} == set(template.cors["AllowMethods"])
+    read = set()
+    for path in (ROOT / "layers" / "common" / "openbin" / "api").glob("*.py"):
+        read |= {
+            name.lower() for name in re.findall(r'header\(app, "([\w-]+)"\)', path.read_text())
+        }
+    assert "x-master-key" in read and "content-type" in read
+    assert read <= set(template.cors["AllowHeaders"]), read - set(template.cors["AllowHeaders"])
+    assert "x-requests-remaining" in template.cors["ExposeHeaders"]

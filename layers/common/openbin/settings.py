@@ -42,6 +42,30 @@ class Settings(BaseModel):
     # (about 100 ms of CPU): see openbin.jsonpath.
     jsonpath_base_steps: int = Field(25_000, ge=1, alias="OPENBIN_JSONPATH_BASE_STEPS")
 
+    # CORS, as the HTTP API's CorsConfiguration says (a test checks they agree): what the
+    # $default route answers to a preflight that reaches it (see openbin.api.http).
+    cors_allow_origins: str = Field("*", alias="OPENBIN_CORS_ALLOW_ORIGINS")
+    cors_allow_methods: str = Field(
+        "GET,POST,PUT,DELETE,OPTIONS", alias="OPENBIN_CORS_ALLOW_METHODS"
+    )
+    cors_allow_headers: str = Field(
+        "content-type,x-master-key,x-access-key,x-bin-private,x-bin-name,x-bin-meta,"
+        "x-bin-versioning,x-collection-id,x-collection-name,x-json-path,x-preserve-latest,"
+        "x-sort-order,x-schema-doc-id,x-schema-doc-name,x-key-name",
+        alias="OPENBIN_CORS_ALLOW_HEADERS",
+    )
+    cors_expose_headers: str = Field("x-requests-remaining", alias="OPENBIN_CORS_EXPOSE_HEADERS")
+    cors_max_age: int = Field(600, ge=0, le=86_400, alias="OPENBIN_CORS_MAX_AGE")
+
+    def preflight_headers(self) -> dict[str, str]:
+        return {
+            "Access-Control-Allow-Origin": self.cors_allow_origins,
+            "Access-Control-Allow-Methods": self.cors_allow_methods,
+            "Access-Control-Allow-Headers": self.cors_allow_headers,
+            "Access-Control-Expose-Headers": self.cors_expose_headers,
+            "Access-Control-Max-Age": str(self.cors_max_age),
+        }
+
     def record_limit(self, plan: str) -> int:
         return self.pro_record_limit if plan == "pro" else self.free_record_limit
 

@@ -142,7 +142,18 @@ def error_response(status: int, message: str, **extra: object) -> Response:
     return json_response(status, {"message": message, **extra}, _remaining_header(remaining))
 
 
-def build_resolver() -> APIGatewayHttpResolver:
+def preflight() -> Response:
+    """The answer to an OPTIONS request, from the CORS settings (the template's
+    CorsConfiguration). API Gateway answers preflights itself when it can; when its $default
+    route catches them instead, this is what a browser gets."""
+    from openbin.settings import get_settings
+
+    return Response(status_code=204, body="", headers=get_settings().preflight_headers())
+
+
+def build_resolver(answer_preflights: bool = False) -> APIGatewayHttpResolver:
+    """A function's resolver; ``answer_preflights``: an OPTIONS request no route takes gets the
+    CORS preflight answer (the $default route's function) instead of a 404."""
     app = APIGatewayHttpResolver()
 
     @app.exception_handler(OpenBinError)
@@ -170,6 +181,8 @@ def build_resolver() -> APIGatewayHttpResolver:
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response:
+        if answer_preflights and app.current_event.http_method == "OPTIONS":
+            return preflight()
         count_error(404)
         return error_response(404, ROUTE_NOT_FOUND)
 
