@@ -156,6 +156,28 @@ def invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def smoke(args: argparse.Namespace) -> int:
+    """The post-deploy check: exit 0 when every check passed, 1 when one failed."""
+    import os
+
+    from openbin_cli import smoke as smoke_checks
+
+    key = args.master_key or os.environ.get("OPENBIN_MASTER_KEY")
+    if not key:
+        raise CommandError("pass --master-key KEY (or set OPENBIN_MASTER_KEY)")
+    if args.stack_name:
+        from openbin_cli.targets import describe_stack, stack_api_url
+
+        url = stack_api_url(describe_stack(args.stack_name, args.region))
+    elif args.url:
+        url = args.url
+    else:
+        raise CommandError("pass --url <ApiUrl>/v3 or --stack-name NAME")
+    if not url.startswith(("http://", "https://")):
+        raise CommandError(f"--url must be an http(s) URL, not {url!r}")
+    return 0 if smoke_checks.run(url, key, lambda line: print(line, flush=True)) else 1
+
+
 def _permissions(value: str) -> list[str]:
     perms = [p.strip() for p in value.split(",") if p.strip()]
     unknown = [p for p in perms if p not in PERMISSIONS]
@@ -244,6 +266,19 @@ def parser() -> argparse.ArgumentParser:
         )
     )
 
+    p = sub.add_parser(
+        "smoke",
+        help="check a deployed API end to end (run it after every deploy)",
+        description="Preflight, create, read, update, error shapes and delete against an API; "
+        "one line a check; exit 0 when all pass.",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--url", help="the API's base URL, e.g. https://…amazonaws.com/v3")
+    where.add_argument("--stack-name", help="read the URL from this stack's ApiUrl output")
+    p.add_argument("--region", help="AWS region of --stack-name")
+    p.add_argument("--master-key", help="a master key (default: $OPENBIN_MASTER_KEY)")
+    p.set_defaults(func=smoke)
+
     p = sub.add_parser("invoke", parents=[target], help="run one function on one event")
     p.add_argument("function", help="logical id in template.yaml, e.g. ReadBinFunction")
     p.add_argument("--event", required=True, help="API Gateway HTTP API event (JSON file)")
@@ -253,7 +288,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.template is None:
+    if getattr(args, "template", "") is None:
         from openbin_cli.template import TEMPLATE
 
         args.template = TEMPLATE

@@ -129,6 +129,24 @@ def offline(data_dir: DataDir, template: Template):
         storage_module.reset()
 
 
+def describe_stack(stack_name: str, region: str | None) -> dict:
+    import boto3
+
+    cfn = boto3.client("cloudformation", region_name=region)
+    try:
+        return cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    except Exception as error:
+        raise TargetError(f"cannot read stack {stack_name}: {error}") from None
+
+
+def stack_api_url(stack: dict) -> str:
+    """The API's base URL (…/v3) from a deployed stack's ``ApiUrl`` output."""
+    for output in stack.get("Outputs", []):
+        if output.get("OutputKey") == "ApiUrl":
+            return output["OutputValue"].rstrip("/") + "/v3"
+    raise TargetError(f"stack {stack.get('StackName', '?')} has no ApiUrl output")
+
+
 def stack_storage(stack_name: str, region: str | None, template: Template):
     """Storage wired to a deployed stack's tables and bucket, found through its outputs."""
     import boto3
@@ -136,11 +154,7 @@ def stack_storage(stack_name: str, region: str | None, template: Template):
     from openbin import storage as storage_module
     from openbin.settings import Settings
 
-    cfn = boto3.client("cloudformation", region_name=region)
-    try:
-        stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
-    except Exception as error:
-        raise TargetError(f"cannot read stack {stack_name}: {error}") from None
+    stack = describe_stack(stack_name, region)
     env = stack_environment(template, stack)
     settings = Settings.from_env(env)
     return storage_module.Storage.build(

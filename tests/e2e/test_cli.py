@@ -498,3 +498,85 @@ def test_data_dir_is_private_to_its_owner(tmp_path):
     assert cli("account", "create", data_dir=data_dir).returncode == 0
     assert data_dir.stat().st_mode & 0o777 == 0o700
     assert (data_dir / "dynamodb.json").stat().st_mode & 0o777 == 0o600
+
+
+# -- smoke ---------------------------------------------------------------------------------------
+def smoke(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "openbin_cli.cli", "smoke", *args],
+        cwd=ROOT,
+        env={**_env(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+SMOKE_CHECKS = [
+    "CORS preflight",
+    "create",
+    "read",
+    "read /latest",
+    "read version 0",
+    "read X-JSON-Path",
+    "update (versioned)",
+    "read ?meta=false",
+    "error shape",
+    "unknown route",
+    "delete",
+]
+
+
+def smoke_lines(result: subprocess.CompletedProcess) -> dict[str, str]:
+    """Each check's mark (ok, FAIL, skip) by name."""
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("openbin smoke: ")
+    marks = {}
+    for line in lines[1:-1]:
+        marks[line[6:28].rstrip()] = line[:4].strip()  # "FAIL  <name, 22 wide> <detail>"
+    assert list(marks) == SMOKE_CHECKS
+    return marks
+
+
+def test_smoke_passes_against_a_working_api_and_leaves_nothing(server, http):
+    account = http.account()
+    result = smoke("--url", f"{server.url}/v3", "--master-key", account.key)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert set(smoke_lines(result).values()) == {"ok"}
+    assert result.stdout.splitlines()[-1] == "11 of 11 checks passed"
+    assert result.stderr == ""
+    usage = http.get("/v3/usage", {"X-Master-Key": account.key}).json()
+    assert (usage["bins"], usage["storedBytes"]) == (0, 0)  # the smoke bin was deleted
+    # the key may come from the environment, kept out of the process list and shell history
+    from_env = smoke("--url", f"{server.url}/v3", env={"OPENBIN_MASTER_KEY": account.key})
+    assert from_env.returncode == 0, from_env.stdout
+
+
+def test_smoke_with_a_wrong_key_says_so_and_fails(server):
+    result = smoke("--url", f"{server.url}/v3", "--master-key", "$2a$10$" + "W" * 53)
+    assert result.returncode == 1
+    marks = smoke_lines(result)
+    assert marks["create"] == "FAIL" and marks["CORS preflight"] == "ok"
+    assert "HTTP 401 Invalid X-Master-Key provided" in result.stdout
+    assert {marks[name] for name in SMOKE_CHECKS[2:9]} == {"skip"}
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_smoke_against_nothing_fails_with_a_reason(tmp_path):
+    import socket
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    result = smoke("--url", f"http://127.0.0.1:{port}/v3", "--master-key", "$2a$10$" + "W" * 53)
+    assert result.returncode == 1
+    assert smoke_lines(result)["create"] == "FAIL"
+    assert "cannot reach" in result.stdout and "Connection refused" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_smoke_needs_a_key_and_a_target():
+    assert "pass --master-key KEY" in failed(smoke("--url", "http://127.0.0.1:1/v3"))
+    assert "pass --url" in failed(smoke("--master-key", "k"))
+    assert "must be an http(s) URL" in failed(smoke("--url", "ftp://x", "--master-key", "k"))

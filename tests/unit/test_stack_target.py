@@ -210,3 +210,21 @@ def test_an_unreadable_stack_is_a_clean_error(monkeypatch, template):
     with pytest.raises(TargetError) as raised:
         targets.stack_storage("nope", "eu-west-1", template)
     assert str(raised.value) == "cannot read stack nope: Stack with id nope does not exist"
+
+
+def test_smoke_finds_the_api_url_in_the_stack_outputs():
+    from openbin_cli.targets import TargetError, stack_api_url
+
+    stack = {
+        "StackName": "openbin-dev",
+        "Outputs": [
+            {"OutputKey": "BinsTableName", "OutputValue": "t"},
+            {
+                "OutputKey": "ApiUrl",
+                "OutputValue": "https://abc.execute-api.eu-west-1.amazonaws.com",
+            },
+        ],
+    }
+    assert stack_api_url(stack) == "https://abc.execute-api.eu-west-1.amazonaws.com/v3"
+    with pytest.raises(TargetError, match="openbin-dev has no ApiUrl output"):
+        stack_api_url({"StackName": "openbin-dev", "Outputs": []})
