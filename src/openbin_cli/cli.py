@@ -266,6 +266,21 @@ def parser() -> argparse.ArgumentParser:
         )
     )
 
+    restore = sub.add_parser(
+        "restore", help="after a point-in-time restore of the tables (README: Backup and restore)"
+    ).add_subparsers(dest="action", required=True)
+    p = restore.add_parser(
+        "records", parents=[target], help="bring back the records deleted since a time"
+    )
+    p.add_argument("--since", required=True, help="ISO-8601 with a zone, e.g. 2026-11-30T10:00Z")
+    p.set_defaults(func=lambda a: run_op(a, "records.undelete", {"since": a.since}))
+    p = restore.add_parser(
+        "table", parents=[target], help="make a live table hold exactly a restored table's items"
+    )
+    p.add_argument("table", help="logical name: BinsTable, VersionsTable, KeysTable, ...")
+    p.add_argument("--from", dest="source", required=True, help="the restored table's name")
+    p.set_defaults(func=lambda a: run_op(a, "table.copy", {"table": a.table, "source": a.source}))
+
     p = sub.add_parser(
         "smoke",
         help="check a deployed API end to end (run it after every deploy)",

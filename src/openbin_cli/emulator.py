@@ -256,6 +256,10 @@ class LocalAWS:
                     Bucket=bucket,
                     PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"],
                 )
+            if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+                self.s3.put_bucket_versioning(
+                    Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+                )
             if "BucketEncryption" in props:
                 rules = [  # CloudFormation's names for the S3 API's
                     {

@@ -3,6 +3,9 @@ emulation (directly, or inside a running ``openbin serve``) or a deployed stack.
 
 from __future__ import annotations
 
+import json
+
+from openbin.errors import OpenBinError
 from openbin.models import PERMISSIONS, Account
 from openbin.services.access_keys import usage
 from openbin.services.accounts import AccountService
@@ -72,6 +75,74 @@ def collection_create(
     }
 
 
+# -- restores (see the README's "Backup and restore") -------------------------------------------
+TABLE_SETTINGS = {
+    "BinsTable": "bins_table",
+    "VersionsTable": "versions_table",
+    "KeysTable": "keys_table",
+    "AccountsTable": "accounts_table",
+    "CollectionsTable": "collections_table",
+    "SchemaDocsTable": "schema_docs_table",
+}
+
+
+def records_undelete(storage: Storage, since: str) -> dict:
+    """Bring back the records deleted at or after ``since`` (ISO-8601, the time the tables
+    were restored to)."""
+    from datetime import datetime
+
+    when = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        raise OpenBinError("--since needs a time zone, e.g. 2026-11-30T10:00:00Z")
+    keys = storage.records.undelete_since(when)
+    return {"since": when.isoformat(), "recordsRestored": len(keys)}
+
+
+def table_copy(storage: Storage, table: str, source: str) -> dict:
+    """Make the live ``table`` (a logical name, e.g. BinsTable) hold exactly the items of
+    ``source`` (a table restored to a point in time): every source item is written, and every
+    live item the source lacks is deleted."""
+    if table not in TABLE_SETTINGS:
+        raise OpenBinError(f"unknown table {table!r}: one of {', '.join(TABLE_SETTINGS)}")
+    target = getattr(storage.settings, TABLE_SETTINGS[table])
+    db = storage.db
+    schema = db.describe_table(TableName=target)["Table"]["KeySchema"]
+    key_names = [k["AttributeName"] for k in schema]
+    restored = set()
+    written = 0
+    for items in _scan(db, source):
+        restored.update(_identity(item, key_names) for item in items)
+        for start in range(0, len(items), 25):
+            puts = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+            _batch_write(db, target, puts)
+        written += len(items)
+    doomed = [
+        {name: item[name] for name in key_names}
+        for items in _scan(db, target)
+        for item in items
+        if _identity(item, key_names) not in restored
+    ]
+    for start in range(0, len(doomed), 25):
+        deletes = [{"DeleteRequest": {"Key": key}} for key in doomed[start : start + 25]]
+        _batch_write(db, target, deletes)
+    return {"table": target, "source": source, "itemsWritten": written, "itemsDeleted": len(doomed)}
+
+
+def _scan(db, table: str):
+    for page in db.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        yield page["Items"]
+
+
+def _identity(item: dict, key_names: list[str]) -> tuple:
+    return tuple(json.dumps(item[name], sort_keys=True) for name in key_names)
+
+
+def _batch_write(db, table: str, requests: list[dict]) -> None:
+    pending = {table: requests}
+    while pending:
+        pending = db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+
 OPERATIONS = {
     "account.create": account_create,
     "account.show": account_show,
@@ -81,6 +152,8 @@ OPERATIONS = {
     "account.unblock": account_unblock,
     "key.create-access": key_create_access,
     "collection.create": collection_create,
+    "records.undelete": records_undelete,
+    "table.copy": table_copy,
 }
 
 

@@ -171,6 +171,7 @@ def stack_environment(template: Template, stack: dict) -> dict[str, str]:
     params = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
     values: dict[str, str] = dict(template.parameter_defaults())
     values.update(params)
+    values["AWS::StackName"] = stack.get("StackName", "")
     for key, output in template.doc.get("Outputs", {}).items():
         ref = output.get("Value", {})
         if isinstance(ref, dict) and "Ref" in ref and key in outputs:

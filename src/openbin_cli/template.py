@@ -15,6 +15,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
+# What ``!Ref AWS::…`` resolves to locally (e.g. Powertools' service name is the stack's name).
+LOCAL_PSEUDO_PARAMETERS = {"AWS::StackName": "openbin-local", "AWS::Region": "us-east-1"}
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -145,7 +147,7 @@ class Template:
     def environment(self, function: str | None, names: dict[str, str]) -> dict[str, str]:
         """A function's environment (Globals, then its own), with ``!Ref`` resolved through
         ``names`` (resource logical id → local name) and parameter defaults."""
-        params = self.parameter_defaults()
+        params = {**LOCAL_PSEUDO_PARAMETERS, **self.parameter_defaults()}
         merged = dict(self.global_environment)
         if function:
             merged.update(self.functions[function].environment)

@@ -13,7 +13,7 @@ from openbin import aws, retry
 def pauses(monkeypatch):
     taken: list[float] = []
     monkeypatch.setattr(retry.time, "sleep", taken.append)
-    monkeypatch.setattr(retry.random, "uniform", lambda low, high: high)  # the longest pause
+    monkeypatch.setattr(retry.JITTER, "uniform", lambda low, high: high)  # the longest pause
     return taken
 
 

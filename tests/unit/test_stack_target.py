@@ -105,7 +105,7 @@ def test_every_openbin_variable_of_the_template_comes_from_the_stack(template):
     assert set(EXPECTED_OPENBIN) <= template_names
     assert {k for k in env if k.startswith("OPENBIN_")} == template_names
     assert {k: env[k] for k in EXPECTED_OPENBIN} == EXPECTED_OPENBIN
-    assert env["POWERTOOLS_SERVICE_NAME"] == "openbin"
+    assert env["POWERTOOLS_SERVICE_NAME"] == STACK_NAME  # the app metrics' dimension
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "OpenBin"
     assert env["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
 

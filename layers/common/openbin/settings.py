@@ -13,6 +13,9 @@ from functools import lru_cache
 from pydantic import BaseModel, ConfigDict, Field
 
 ENV_PREFIX = "OPENBIN_"
+# Bounds that template.yaml's parameters repeat as MinValue/MaxValue (a test compares them).
+MAX_BODY = 6 * 1024 * 1024  # Lambda's synchronous payload limit: no larger record arrives
+MAX_REQUESTS = 1_000_000_000
 
 
 class Settings(BaseModel):
@@ -27,15 +30,15 @@ class Settings(BaseModel):
     records_bucket: str = Field(alias="OPENBIN_RECORDS_BUCKET")
 
     pricing_url: str = Field("https://jsonbin.io/pricing", alias="OPENBIN_PRICING_URL")
-    free_record_limit: int = Field(102_400, gt=0, alias="OPENBIN_FREE_RECORD_LIMIT")
-    pro_record_limit: int = Field(1_048_576, gt=0, alias="OPENBIN_PRO_RECORD_LIMIT")
-    free_requests: int = Field(10_000, ge=0, alias="OPENBIN_FREE_REQUESTS")
-    pro_requests: int = Field(100_000, ge=0, alias="OPENBIN_PRO_REQUESTS")
+    free_record_limit: int = Field(102_400, ge=1, le=MAX_BODY, alias="OPENBIN_FREE_RECORD_LIMIT")
+    pro_record_limit: int = Field(1_048_576, ge=1, le=MAX_BODY, alias="OPENBIN_PRO_RECORD_LIMIT")
+    free_requests: int = Field(10_000, ge=0, le=MAX_REQUESTS, alias="OPENBIN_FREE_REQUESTS")
+    pro_requests: int = Field(100_000, ge=0, le=MAX_REQUESTS, alias="OPENBIN_PRO_REQUESTS")
     # Records whose compressed size is at most this many bytes live inside the DynamoDB item;
     # larger ones go to S3 (a DynamoDB item is capped at 400 KB).
     inline_record_limit: int = Field(16_384, ge=0, le=350_000, alias="OPENBIN_INLINE_RECORD_LIMIT")
-    max_versions: int = Field(1000, ge=0, alias="OPENBIN_MAX_VERSIONS")
-    max_access_keys: int = Field(4, ge=0, alias="OPENBIN_MAX_ACCESS_KEYS")
+    max_versions: int = Field(1000, ge=0, le=100_000, alias="OPENBIN_MAX_VERSIONS")
+    max_access_keys: int = Field(4, ge=0, le=100, alias="OPENBIN_MAX_ACCESS_KEYS")
     max_json_depth: int = Field(100, ge=1, le=500, alias="OPENBIN_MAX_JSON_DEPTH")
     jsonpath_max_length: int = Field(256, ge=1, alias="OPENBIN_JSONPATH_MAX_LENGTH")
     # Work (nodes visited) a JSONPath evaluation may do beyond 4 steps per value of the record

@@ -10,6 +10,7 @@ import logging
 import threading
 import uuid
 import zlib
+from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -109,3 +110,19 @@ class RecordStore:
         for page in paginator.paginate(Bucket=self._bucket, Prefix=f"records/{bin_id}/"):
             keys.extend(obj["Key"] for obj in page.get("Contents", []))
         return keys
+
+    def undelete_since(self, since: datetime) -> list[str]:
+        """Bring back every record deleted at or after ``since`` (a table restore's time): the
+        bucket is versioned, so a delete only laid a delete marker over the object, and
+        removing the marker makes the object current again. Every record has a key of its own
+        (never overwritten), so this is all a restore of the records needs. Returns the keys."""
+        restored: list[str] = []
+        paginator = self._s3.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix="records/"):
+            for marker in page.get("DeleteMarkers", []):
+                if marker.get("IsLatest") and marker["LastModified"] >= since:
+                    self._s3.delete_object(
+                        Bucket=self._bucket, Key=marker["Key"], VersionId=marker["VersionId"]
+                    )
+                    restored.append(marker["Key"])
+        return restored
