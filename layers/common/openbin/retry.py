@@ -3,8 +3,9 @@
 Every write of a bin is conditioned on the revision it read, so N writers of one bin race: each
 round, one wins and the others must try again on the new revision. Trying again at once makes
 the losers collide again (work grows with the square of the writers); pausing a random time
-that grows fourfold after each loss, up to a cap ("full jitter"), spreads them out. Attempts stop when
-the invocation's deadline would be passed, so a request never runs into Lambda's timeout.
+that grows fourfold after each loss, up to a cap ("full jitter"), spreads them out. Attempts
+stop when the invocation's deadline would be passed, so a request never runs into Lambda's
+timeout.
 """
 
 from __future__ import annotations
