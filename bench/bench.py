@@ -886,7 +886,39 @@ class ColdStart:
             }
         out["import_hotspots_CreateBinFunction"] = self._import_profile(events, tmp)
         out["uncompiled_layer"] = self._uncompiled(events, tmp, samples["baseline"])
+        out["powertools_tracer"] = self._tracer_cost(base)
         return out
+
+    def _tracer_cost(self, baseline_s: float) -> dict:
+        """What creating a Powertools Tracer (X-Ray SDK, botocore patched) adds to
+        CreateBinFunction's cold start, on top of its own imports (not used: Lambda's active
+        tracing records each invocation without it)."""
+        code_dir, module, _ = self._target("CreateBinFunction")
+        costs = []
+        for _ in range(self.runs):
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    str(BENCH / "coldstart" / "tracer.py"),
+                    str(code_dir),
+                    str(LAYER),
+                    module,
+                ],
+                env=self._env("CreateBinFunction"),
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=tempfile.gettempdir(),
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(f"Tracer cost: {proc.stderr[-2000:]}")
+            costs.append(float(proc.stdout.strip()))
+        cost = median(costs)
+        return {
+            "runs": len(costs),
+            "added_ms": cost,
+            "of_baseline": round(cost / 1000 / baseline_s, 3),
+        }
 
     def _uncompiled(self, events: dict, tmp: Path, baseline: list[dict]) -> dict:
         """CreateBinFunction with a layer that ships sources only (what SAM's own python3.13
@@ -1181,6 +1213,16 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
             (
                 "cold start CreateBinFunction, layer without .pyc",
                 f"{r['ratio']:.2f} ({r['total_ms']:.0f} ms)",
+                "-",
+                "info",
+            )
+        )
+    if "powertools_tracer" in cold:  # why the functions do not use it
+        r = cold["powertools_tracer"]
+        rows.append(
+            (
+                "cold start + Powertools Tracer (not used)",
+                f"+{r['added_ms']:.0f} ms (+{r['of_baseline']:.2f} of the baseline)",
                 "-",
                 "info",
             )
