@@ -820,23 +820,11 @@ class ColdStart:
         env: dict | None = None,
     ) -> dict:
         code_dir, module, attribute = self._target(name)
-        proc = subprocess.run(
-            [
-                sys.executable,
-                *extra,
-                str(BENCH / "coldstart" / "child.py"),
-                str(code_dir),
-                str(layer),
-                module,
-                attribute,
-                str(event),
-                str(out),
-            ],
-            env={**self._env(None if name == "baseline" else name), **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=tempfile.gettempdir(),
+        proc = self._child(
+            "child.py",
+            [str(code_dir), str(layer), module, attribute, str(event), str(out)],
+            {**self._env(None if name == "baseline" else name), **(env or {})},
+            extra,
         )
         if proc.returncode != 0:
             raise RuntimeError(f"cold start of {name} failed: {proc.stderr[-2000:]}")
@@ -844,6 +832,18 @@ class ColdStart:
         result["stderr"] = proc.stderr
         result["log_bytes"] = len(proc.stdout.encode())
         return result
+
+    @staticmethod
+    def _child(script: str, args: list[str], env: dict, extra: tuple = ()):
+        """A fresh interpreter running ``bench/coldstart/<script>``."""
+        return subprocess.run(
+            [sys.executable, *extra, str(BENCH / "coldstart" / script), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tempfile.gettempdir(),
+        )
 
     def _measure(self, tmp: Path) -> dict:
         events = self._fixtures(tmp)
@@ -896,19 +896,8 @@ class ColdStart:
         code_dir, module, _ = self._target("CreateBinFunction")
         costs = []
         for _ in range(self.runs):
-            proc = subprocess.run(
-                [
-                    sys.executable,
-                    str(BENCH / "coldstart" / "tracer.py"),
-                    str(code_dir),
-                    str(LAYER),
-                    module,
-                ],
-                env=self._env("CreateBinFunction"),
-                capture_output=True,
-                text=True,
-                timeout=120,
-                cwd=tempfile.gettempdir(),
+            proc = self._child(
+                "tracer.py", [str(code_dir), str(LAYER), module], self._env("CreateBinFunction")
             )
             if proc.returncode != 0:
                 raise RuntimeError(f"Tracer cost: {proc.stderr[-2000:]}")
