@@ -567,7 +567,7 @@ def bench_scaling(ip: InProcess, quick: bool) -> dict:
         for _ in range(5 if quick else 15):
             t0 = time.perf_counter()
             ip.inspector.query(
-                TableName=ip.storage.bins.bins_table,
+                TableName=ip.storage.bins.table,
                 IndexName="ByOwnerCollection",
                 KeyConditionExpression="ownerCollection = :oc",
                 ExpressionAttributeValues={":oc": {"S": owner_collection(owner, collection_id)}},
@@ -600,7 +600,7 @@ def bench_scaling(ip: InProcess, quick: bool) -> dict:
 # -- 5. stored bytes ---------------------------------------------------------------------------
 def bench_stored(ip: InProcess) -> dict:
     _, key = ip.account()
-    bins_table = ip.tables[ip.storage.bins.bins_table]
+    bins_table = ip.tables[ip.storage.bins.table]
     bucket = ip.storage.records._bucket
     per_size: dict[str, Counter] = {}
     for label, _kind, record in corpus.corpus():

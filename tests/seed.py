@@ -18,7 +18,7 @@ def _put_all(db, table: str, items: list[dict]) -> None:
 
 def write_history(db, bins: BinRepository, bin_id: str, versions: int) -> None:
     """Give a bin ``versions`` versions: version n holds ``{"v": n}``."""
-    item = db.get_item(TableName=bins.bins_table, Key=bins.key(bin_id))["Item"]
+    item = db.get_item(TableName=bins.table, Key=bins.key(bin_id))["Item"]
     history = []
     for n in range(versions):
         record = b'{"v": %d}' % n
@@ -33,7 +33,7 @@ def write_history(db, bins: BinRepository, bin_id: str, versions: int) -> None:
         )
     _put_all(db, bins.versions_table, history)
     db.update_item(
-        TableName=bins.bins_table,
+        TableName=bins.table,
         Key=bins.key(bin_id),
         UpdateExpression="SET latestVersion = :n",
         ExpressionAttributeValues={":n": {"N": str(versions)}},
@@ -46,7 +46,7 @@ def add_bins(db, bins: BinRepository, owner_id: str, collection_id: str, count: 
     record = records.compress(b'{"a":1}')
     _put_all(
         db,
-        bins.bins_table,
+        bins.table,
         [
             {
                 "binId": {"S": bin_id},

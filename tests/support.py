@@ -16,9 +16,10 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
-from collections import Counter
+from collections import Counter, deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,6 +195,7 @@ class ServerProcess:
         self.process: subprocess.Popen | None = None
         self.url = ""
         self.banner: list[str] = []
+        self.output: list[deque[str]] = []  # the last lines of stdout and stderr, once started
 
     def start(self, timeout: float = 60) -> ServerProcess:
         env = dict(os.environ)
@@ -226,8 +228,26 @@ class ServerProcess:
             if found:
                 self.url = found.group(1)
             if line.startswith("More accounts"):
+                self._drain()
                 return self
         raise RuntimeError("openbin serve did not start in time")
+
+    def _drain(self) -> None:
+        """Read the server's output from now on, keeping the last lines: a pipe nobody reads
+        fills up and blocks the server mid-request."""
+        assert self.process is not None
+        for stream in (self.process.stdout, self.process.stderr):
+            kept: deque[str] = deque(maxlen=200)
+            self.output.append(kept)
+            threading.Thread(target=self._read, args=(stream, kept), daemon=True).start()
+
+    @staticmethod
+    def _read(stream, kept: deque[str]) -> None:
+        try:
+            for line in stream:
+                kept.append(line)
+        except (OSError, ValueError):  # closed by stop()
+            pass
 
     def info(self) -> dict:
         return json.loads((self.data_dir / "server.json").read_text())

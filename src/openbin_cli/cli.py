@@ -10,9 +10,8 @@ import threading
 from pathlib import Path
 
 # Heavy modules (boto3, moto, the emulator) are imported inside the commands that use them, so
-# a command forwarded to a running server starts quickly.
-PLANS = ("free", "pro")
-PERMISSIONS = ("create", "read", "update", "delete")
+# a command forwarded to a running server starts quickly (openbin.models is plain dataclasses).
+from openbin.models import PERMISSIONS, PLANS
 
 
 class CommandError(Exception):

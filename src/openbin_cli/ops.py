@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 
+from openbin.api.usage import usage_json
 from openbin.errors import OpenBinError
 from openbin.models import PERMISSIONS, Account
-from openbin.services.access_keys import usage
 from openbin.services.accounts import AccountService
+from openbin.services.usage import usage_of
 from openbin.storage import Storage
 
 
@@ -16,7 +17,7 @@ def account_json(account: Account, storage: Storage) -> dict:
     """An account as the operator sees it: what ``GET /v3/usage`` shows, and more."""
     return {
         "accountId": account.account_id,
-        **usage(account, storage),
+        **usage_json(usage_of(account, storage)),
         "blocked": account.blocked,
         "createdAt": account.created_at,
     }

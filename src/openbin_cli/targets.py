@@ -36,6 +36,9 @@ def configure_environment(aws, log_level: str = "WARNING") -> None:
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     os.environ["POWERTOOLS_LOG_LEVEL"] = log_level
     from openbin import storage as storage_module
+    from openbin.observability import logger
+
+    logger.setLevel(log_level)  # it may have been built (imported) before the line above
 
     storage_module.reset()
 

@@ -161,7 +161,7 @@ def test_an_exhausted_account_wins_over_a_bad_body(handler_api):
 def change_account_after_read(monkeypatch, change):
     """Run ``change`` right after the create's BatchGetItem: as if another request changed the
     account between the two round trips."""
-    import openbin.services.bins as bins_service
+    import openbin.storage.batch as batch
 
     original = dynamo.batch_get
     done = []
@@ -173,7 +173,7 @@ def change_account_after_read(monkeypatch, change):
             change()
         return found
 
-    monkeypatch.setattr(bins_service, "batch_get", batch_get)
+    monkeypatch.setattr(batch, "batch_get", batch_get)
 
 
 def test_allowance_used_up_between_the_round_trips(handler_api, storage, monkeypatch, calls):

@@ -110,9 +110,7 @@ def check_invariants(storage, account_id: str) -> None:
         for obj in page.get("Contents", [])
     }
     bins = [
-        b
-        for b in scan(storage, storage.bins.bins_table)
-        if b.get("ownerId", {}).get("S") == account_id
+        b for b in scan(storage, storage.bins.table) if b.get("ownerId", {}).get("S") == account_id
     ]
     versions = scan(storage, storage.bins.versions_table)
     stored = 0

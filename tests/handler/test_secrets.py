@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from openbin.api import http
+from openbin.observability import logger
 from tests.support import storage_calls
 
 SECRET_VALUE = "sekret-record-value-4f1c"
@@ -13,7 +13,7 @@ SECRET_VALUE = "sekret-record-value-4f1c"
 
 def test_no_keys_or_bodies_in_logs(handler_api, capfd, caplog):
     caplog.set_level(logging.DEBUG, logger="openbin")
-    http.logger.setLevel("DEBUG")
+    logger.setLevel("DEBUG")
     try:
         account = handler_api.account()
         master = {"X-Master-Key": account.key}
@@ -34,7 +34,7 @@ def test_no_keys_or_bodies_in_logs(handler_api, capfd, caplog):
         handler_api.request("DELETE", f"/v3/b/{bin_id}", master)
         handler_api.request("DELETE", f"/v3/a/{made['accessKeyId']}", master)
     finally:
-        http.logger.setLevel("WARNING")
+        logger.setLevel("WARNING")
     out, err = capfd.readouterr()
     logged = (
         out

@@ -179,8 +179,8 @@ def test_pro_record_of_900kb_through_the_service(storage):
     made = service.create(
         CreateRequest(creds, content_type="application/json", private="false", body=body)
     )
-    bin_id = made.metadata["id"]
-    assert made.metadata["private"] is False
+    bin_id = made.bin.bin_id
+    assert made.bin.private is False
     assert json.loads(made.record_json) == record
 
     stored = storage.bins.get(bin_id)
@@ -191,12 +191,11 @@ def test_pro_record_of_900kb_through_the_service(storage):
     read = service.read(ReadRequest(creds, bin_id))
     assert read.record_json.encode("utf-8") == body
     assert json.loads(read.record_json) == record
-    assert read.metadata == {
-        "id": bin_id,
-        "private": False,
-        "createdAt": made.metadata["createdAt"],
-    }
-    assert read.requests_remaining == storage.settings.pro_requests - 2
+    assert (read.bin.bin_id, read.bin.private, read.version) == (bin_id, False, None)
+    assert read.bin.created_at == made.bin.created_at
+    assert storage.accounts.get(account.account_id).requests_remaining == (
+        storage.settings.pro_requests - 2
+    )
 
 
 def test_pro_record_through_the_handlers(handler_api, storage):

@@ -136,10 +136,10 @@ def test_functions_code_lives_under_functions_with_unique_modules(template):
         assert function.code_uri.is_dir(), name
         assert function.module_path.is_file(), name
         assert function.module_path.resolve().is_relative_to(ROOT / "functions"), name
-        assert function.attribute == "handler", name
+        assert function.attribute == "lambda_handler", name
         modules.append(function.module_name)
     assert len(modules) == len(set(modules))
-    assert {"create_bin", "read_bin", "route_not_found"} <= set(modules)
+    assert {"create_bin_handler", "read_bin_handler", "route_not_found_handler"} <= set(modules)
 
 
 def test_create_and_read_routes_are_in_separate_functions(template):

@@ -196,7 +196,7 @@ def test_stack_storage_uses_the_stack_tables_and_bucket(monkeypatch, template):
     ]
     assert storage.settings.accounts_table == TABLES["AccountsTableName"]
     assert storage.keys.table == TABLES["KeysTableName"]
-    assert storage.bins.bins_table == TABLES["BinsTableName"]
+    assert storage.bins.table == TABLES["BinsTableName"]
     assert storage.bins.versions_table == TABLES["VersionsTableName"]
     assert storage.collections.table == TABLES["CollectionsTableName"]
     assert storage.schema_docs.table == TABLES["SchemaDocsTableName"]

@@ -3,6 +3,8 @@ that turns each kind into an HTTP status."""
 
 from __future__ import annotations
 
+UNAVAILABLE = "Service temporarily unavailable, please retry"
+
 
 class OpenBinError(Exception):
     """Base class: ``message`` is shown to the client as ``{"message": ...}``."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-PERMISSIONS = ("create", "read", "update", "delete")
+PLANS = ("free", "pro")
+PERMISSIONS = ("create", "read", "update", "delete")  # what an access key may do to bins
+UNCATEGORIZED = "uncategorized"  # the collection id that lists the bins in no collection
 
 
 @dataclass(slots=True)
@@ -33,6 +35,15 @@ class KeyRecord:
 
     def may(self, action: str) -> bool:
         return self.kind == "master" or bool(self.permissions.get(action))
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKeyAlias:
+    """What an access key's id names: its account and the hash of the key."""
+
+    access_key_id: str
+    owner_id: str
+    key_hash: str
 
 
 @dataclass(slots=True)
@@ -82,3 +93,13 @@ class SchemaDoc:
     schema: str  # the JSON Schema as JSON text
     created_at: str
     revision: int = 0
+
+
+@dataclass(slots=True)
+class BinSummary:
+    """A bin as a collection's listing shows it."""
+
+    bin_id: str
+    private: bool
+    created_at: str
+    name: str | None

@@ -81,9 +81,6 @@ class Settings(BaseModel):
         return cls.model_validate({k: v for k, v in env.items() if k.startswith(ENV_PREFIX)})
 
 
-PLANS = ("free", "pro")
-
-
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings.from_env()

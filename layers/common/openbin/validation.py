@@ -25,6 +25,15 @@ def parse_bool(header_name: str, value: str | None, default: bool | None) -> boo
     raise InvalidRequest(f"{header_name} must be true or false")
 
 
+def check_name(value: str | None, header: str, thing: str, limit: int = 32) -> str:
+    """A collection's, schema doc's or access key's name: present, not blank, short."""
+    if value is None or not value.strip():
+        raise InvalidRequest(f"You need to pass {header} header to set a name for the {thing}")
+    if len(value) > limit:
+        raise InvalidRequest(f"Name of the {thing} cannot be above {limit} characters")
+    return value
+
+
 def require_json_content_type(value: str | None) -> None:
     media_type = (value or "").split(";", 1)[0].strip().lower()
     if media_type != "application/json":

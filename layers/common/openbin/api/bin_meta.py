@@ -14,17 +14,26 @@ def service() -> BinMetaService:
 
 
 def count_versions(app: APIGatewayHttpResolver, bin_id: str) -> Response:
-    return ok(*service().count_versions(credentials(app), bin_id))
+    bin = service().count_versions(credentials(app), bin_id)
+    metadata = {"id": bin.bin_id, "versionCount": bin.latest_version, "private": bin.private}
+    return ok({"metadata": metadata})
 
 
 def delete_versions(app: APIGatewayHttpResolver, bin_id: str) -> Response:
     preserve = header(app, "X-Preserve-Latest")
-    return ok(*service().delete_versions(credentials(app), bin_id, preserve))
+    result = service().delete_versions(credentials(app), bin_id, preserve)
+    message = "Versions for the Bin are deleted successfully"
+    if result.latest_preserved:
+        message += " and latest version preserved on the base record."
+    metadata = {"id": result.bin_id, "versionsDeleted": result.count}
+    return ok({"metadata": metadata, "message": message})
 
 
 def rename(app: APIGatewayHttpResolver, bin_id: str) -> Response:
-    return ok(*service().rename(credentials(app), bin_id, header(app, "X-Bin-Name")))
+    name = service().rename(credentials(app), bin_id, header(app, "X-Bin-Name"))
+    return ok({"record": bin_id, "metadata": {"name": name}})
 
 
 def set_privacy(app: APIGatewayHttpResolver, bin_id: str) -> Response:
-    return ok(*service().set_privacy(credentials(app), bin_id, header(app, "X-Bin-Private")))
+    private = service().set_privacy(credentials(app), bin_id, header(app, "X-Bin-Private"))
+    return ok({"record": bin_id, "metadata": {"private": private}})

@@ -1,20 +1,22 @@
-"""Bin routes: turn the request into a domain call and the outcome into the JSONBin shape."""
+"""Bin routes (§3.1–3.4): turn the request into a domain call and the result into the JSONBin
+shape."""
 
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 
-from openbin.api.http import (
-    body_bytes,
-    credentials,
-    header,
-    metrics,
-    ok,
-    query,
-    to_json,
+from openbin.api.http import body_bytes, credentials, header, ok, query, to_json
+from openbin.models import Bin
+from openbin.observability import metrics
+from openbin.services.bins import (
+    BinRead,
+    BinService,
+    BinWritten,
+    CreateRequest,
+    ReadRequest,
+    UpdateRequest,
 )
-from openbin.services.bins import BinService, CreateRequest, Outcome, ReadRequest, UpdateRequest
 from openbin.storage import get_storage
 
 
@@ -22,23 +24,53 @@ def service() -> BinService:
     return BinService(get_storage())
 
 
-def render(outcome: Outcome) -> Response:
-    """``{"record": ..., "metadata": ...}``, ``{"records": [...], ...}`` or the bare record.
-    The stored JSON text is embedded as is: no parse and re-serialisation of the record."""
-    if outcome.matches is not None:
-        payload = to_json(outcome.matches)
-        key = "records"
+def embedded(key: str, payload: str, metadata: dict) -> str:
+    """``{"<key>": <payload>, "metadata": ...}`` with ``payload`` already JSON: a stored record
+    is embedded as is, never parsed and serialised again."""
+    return f'{{"{key}":{payload},"metadata":{to_json(metadata)}}}'
+
+
+def read_metadata(bin: Bin, version: int | None) -> dict:
+    metadata: dict = {"id": bin.bin_id, "private": bin.private, "createdAt": bin.created_at}
+    if bin.name is not None:
+        metadata["name"] = bin.name
+    if bin.collection_id:
+        metadata["collectionId"] = bin.collection_id
+    if version is not None:
+        metadata["version"] = version
+    return metadata
+
+
+def created_answer(result: BinWritten) -> str:
+    bin = result.bin
+    metadata: dict = {"id": bin.bin_id, "createdAt": bin.created_at, "private": bin.private}
+    if bin.name is not None:
+        metadata["name"] = bin.name
+    if bin.collection_id is not None:
+        metadata["collectionId"] = bin.collection_id
+    return embedded("record", result.record_json, metadata)
+
+
+def read_answer(result: BinRead) -> str:
+    """``{"record": ..., "metadata": ...}``, ``{"records": [...], ...}`` or the bare record."""
+    if result.matches is not None:
+        key, payload = "records", to_json(result.matches)
     else:
-        payload = outcome.record_json
-        key = "record"
-    if outcome.meta:
-        metadata = to_json(outcome.metadata)
-        payload = f'{{"{key}":{payload},"metadata":{metadata}}}'
-    return ok(payload, outcome.requests_remaining)
+        key, payload = "record", result.record_json or ""
+    if not result.meta:
+        return payload
+    return embedded(key, payload, read_metadata(result.bin, result.version))
+
+
+def updated_answer(result: BinWritten) -> str:
+    metadata: dict = {"parentId": result.bin.bin_id, "private": result.bin.private}
+    if result.version is not None:
+        metadata["version"] = result.version
+    return embedded("record", result.record_json, metadata)
 
 
 def create(app: APIGatewayHttpResolver) -> Response:
-    outcome = service().create(
+    result = service().create(
         CreateRequest(
             credentials=credentials(app),
             content_type=header(app, "Content-Type"),
@@ -49,11 +81,11 @@ def create(app: APIGatewayHttpResolver) -> Response:
         )
     )
     metrics.add_metric(name="BinsCreated", unit=MetricUnit.Count, value=1)
-    return render(outcome)
+    return ok(created_answer(result))
 
 
 def read(app: APIGatewayHttpResolver, bin_id: str, version: str | None = None) -> Response:
-    outcome = service().read(
+    result = service().read(
         ReadRequest(
             credentials=credentials(app),
             bin_id=bin_id,
@@ -64,11 +96,11 @@ def read(app: APIGatewayHttpResolver, bin_id: str, version: str | None = None) -
         )
     )
     metrics.add_metric(name="BinsRead", unit=MetricUnit.Count, value=1)
-    return render(outcome)
+    return ok(read_answer(result))
 
 
 def update(app: APIGatewayHttpResolver, bin_id: str) -> Response:
-    outcome = service().update(
+    result = service().update(
         UpdateRequest(
             credentials=credentials(app),
             bin_id=bin_id,
@@ -79,10 +111,15 @@ def update(app: APIGatewayHttpResolver, bin_id: str) -> Response:
         )
     )
     metrics.add_metric(name="BinsUpdated", unit=MetricUnit.Count, value=1)
-    return render(outcome)
+    return ok(updated_answer(result))
 
 
 def delete(app: APIGatewayHttpResolver, bin_id: str) -> Response:
-    body, remaining = service().delete(credentials(app), bin_id)
+    result = service().delete(credentials(app), bin_id)
     metrics.add_metric(name="BinsDeleted", unit=MetricUnit.Count, value=1)
-    return ok(body, remaining)
+    return ok(
+        {
+            "metadata": {"id": result.bin_id, "versionsDeleted": result.versions_deleted},
+            "message": "Bin deleted successfully",
+        }
+    )

@@ -1,81 +1,80 @@
-"""Routes of §4 (collections) and §5 (schema docs)."""
+"""Collection routes (§4)."""
 
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
-from openbin.api.http import body_bytes, credentials, header, ok, to_json
+from openbin.api.http import credentials, header, ok
+from openbin.models import Collection
 from openbin.services.collections import CollectionService
-from openbin.services.schema_docs import SchemaDocService
 from openbin.storage import get_storage
 
 
-def collections() -> CollectionService:
+def service() -> CollectionService:
     return CollectionService(get_storage())
 
 
-def schema_docs() -> SchemaDocService:
-    return SchemaDocService(get_storage())
+def listing(collection: Collection) -> dict:
+    """Exactly the documented keys: strict clients build objects from them."""
+    item = {
+        "record": collection.collection_id,
+        "collectionMeta": {"name": collection.name},
+        "createdAt": collection.created_at,
+    }
+    if collection.schema_doc_id:
+        item["schemaDocId"] = collection.schema_doc_id
+    return item
 
 
 def create_collection(app: APIGatewayHttpResolver) -> Response:
-    return ok(*collections().create(credentials(app), header(app, "X-Collection-Name")))
+    collection = service().create(credentials(app), header(app, "X-Collection-Name"))
+    metadata = {"name": collection.name, "createdAt": collection.created_at}
+    return ok({"record": collection.collection_id, "metadata": metadata})
 
 
 def list_collections(app: APIGatewayHttpResolver) -> Response:
-    return ok(*collections().list(credentials(app)))
+    return ok([listing(c) for c in service().list(credentials(app))])
 
 
 def rename_collection(app: APIGatewayHttpResolver, collection_id: str) -> Response:
-    name = header(app, "X-Collection-Name")
-    return ok(*collections().rename(credentials(app), collection_id, name))
+    name = service().rename(credentials(app), collection_id, header(app, "X-Collection-Name"))
+    return ok({"record": collection_id, "metadata": {"name": name}})
 
 
 def collection_bins(
     app: APIGatewayHttpResolver, collection_id: str, last_bin_id: str | None = None
 ) -> Response:
     order = header(app, "X-Sort-Order")
-    return ok(*collections().bins(credentials(app), collection_id, last_bin_id, order))
+    page = service().bins(credentials(app), collection_id, last_bin_id, order)
+    return ok(
+        [
+            {
+                "private": summary.private,
+                "snippetMeta": {"name": summary.name} if summary.name is not None else {},
+                "record": summary.bin_id,
+                "createdAt": summary.created_at,
+            }
+            for summary in page
+        ]
+    )
+
+
+def _schema_doc_link(collection: Collection) -> Response:
+    return ok(
+        {
+            "collectionName": collection.name,
+            "schemaDocId": collection.schema_doc_id,
+            "metadata": {"id": collection.collection_id, "createdAt": collection.created_at},
+        }
+    )
 
 
 def attach_schema_doc(app: APIGatewayHttpResolver, collection_id: str) -> Response:
     schema_doc_id = header(app, "X-Schema-Doc-Id")
-    return ok(*collections().set_schema_doc(credentials(app), collection_id, schema_doc_id, True))
+    return _schema_doc_link(
+        service().set_schema_doc(credentials(app), collection_id, schema_doc_id, True)
+    )
 
 
 def detach_schema_doc(app: APIGatewayHttpResolver, collection_id: str) -> Response:
-    return ok(*collections().set_schema_doc(credentials(app), collection_id, None, False))
-
-
-def _schema_answer(schema: str, metadata: dict, remaining: int) -> Response:
-    """``{"record": <schema>, "metadata": ...}``, the stored schema text embedded as is."""
-    meta = to_json(metadata)
-    return ok(f'{{"record":{schema},"metadata":{meta}}}', remaining)
-
-
-def create_schema_doc(app: APIGatewayHttpResolver) -> Response:
-    return _schema_answer(
-        *schema_docs().create(
-            credentials(app),
-            header(app, "X-Schema-Doc-Name"),
-            header(app, "Content-Type"),
-            body_bytes(app),
-        )
-    )
-
-
-def get_schema_doc(app: APIGatewayHttpResolver, schema_doc_id: str) -> Response:
-    return _schema_answer(*schema_docs().get(credentials(app), schema_doc_id))
-
-
-def replace_schema_doc(app: APIGatewayHttpResolver, schema_doc_id: str) -> Response:
-    return _schema_answer(
-        *schema_docs().replace(
-            credentials(app), schema_doc_id, header(app, "Content-Type"), body_bytes(app)
-        )
-    )
-
-
-def rename_schema_doc(app: APIGatewayHttpResolver, schema_doc_id: str) -> Response:
-    name = header(app, "X-Schema-Doc-Name")
-    return ok(*schema_docs().rename(credentials(app), schema_doc_id, name))
+    return _schema_doc_link(service().set_schema_doc(credentials(app), collection_id, None, False))

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.metrics import MetricUnit
@@ -19,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from openbin import aws
 from openbin.errors import (
+    UNAVAILABLE,
     InvalidRequest,
     NotAllowed,
     NotAuthenticated,
@@ -26,6 +25,7 @@ from openbin.errors import (
     OpenBinError,
     Unavailable,
 )
+from openbin.observability import CORRELATION_ID, logger, metrics
 from openbin.services import auth
 from openbin.services.auth import Credentials, caller_account, requests_remaining
 from openbin.validation import BigNumber
@@ -33,7 +33,6 @@ from openbin.validation import BigNumber
 JSON = "application/json; charset=utf-8"
 COMPACT = (",", ":")
 ROUTE_NOT_FOUND = "Route not found"
-UNAVAILABLE = "Service temporarily unavailable, please retry"
 INTERNAL = "Internal server error"
 DEADLINE_MARGIN = 2.0  # seconds
 MAX_PATH_BYTES = 2048
@@ -69,9 +68,6 @@ STATUS_BY_ERROR: tuple[tuple[type[OpenBinError], int], ...] = (
     (NotFound, 404),
     (Unavailable, 503),
 )
-
-logger = Logger()
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OpenBin"))
 
 
 def status_of(error: OpenBinError) -> int:
@@ -125,9 +121,10 @@ def _remaining_header(remaining: int | None) -> dict | None:
     return {"X-Requests-Remaining": str(remaining)} if remaining is not None else None
 
 
-def ok(body: str | dict | list, requests_remaining: int | None) -> Response:
-    """A 200 answer, with the caller's remaining allowance (None: not shown, keyless)."""
-    return json_response(200, body, _remaining_header(requests_remaining))
+def ok(body: str | dict | list) -> Response:
+    """A 200 answer, with what the caller's account has left when the request was charged to
+    a recognised key (``requests_remaining``: the one channel the allowance travels by)."""
+    return json_response(200, body, _remaining_header(requests_remaining.get()))
 
 
 def error_response(status: int, message: str, **extra: object) -> Response:
@@ -189,11 +186,11 @@ def build_resolver(answer_preflights: bool = False) -> APIGatewayHttpResolver:
     return app
 
 
-def lambda_handler(app: APIGatewayHttpResolver):
-    """The Lambda entry point for a function's resolver."""
+def entry_point(app: APIGatewayHttpResolver):
+    """The Lambda entry point (``lambda_handler``) for a function's resolver."""
 
     @metrics.log_metrics
-    @logger.inject_lambda_context(clear_state=True)
+    @logger.inject_lambda_context(clear_state=True, correlation_id_path=CORRELATION_ID)
     def handler(event: dict, context) -> dict:
         # With metrics disabled (locally) Powertools never clears what was added, and would
         # force-publish every 100 values: start each invocation from an empty set.

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from openbin import ids
 from openbin.clock import now_iso
 from openbin.errors import InvalidRequest, NotFound
 from openbin.keys import generate_key, hash_key
-from openbin.models import PERMISSIONS, Account, Collection, KeyRecord, SchemaDoc
-from openbin.settings import PLANS
+from openbin.models import PERMISSIONS, PLANS, Account, Collection, KeyRecord, SchemaDoc
 from openbin.storage import Storage
 
-
-@dataclass(frozen=True)
-class NewKey:
-    key: str
-    record: KeyRecord
+if TYPE_CHECKING:
+    from openbin.services.access_keys import NewAccessKey
 
 
 class AccountService:
@@ -67,7 +63,9 @@ class AccountService:
     def set_blocked(self, account_id: str, blocked: bool) -> Account:
         return self._found(self.storage.accounts.set_blocked(account_id, blocked))
 
-    def create_access_key(self, account_id: str, name: str, permissions: dict[str, bool]) -> NewKey:
+    def create_access_key(
+        self, account_id: str, name: str, permissions: dict[str, bool]
+    ) -> NewAccessKey:
         from openbin.services.access_keys import AccessKeyService, check_key_name
 
         self.get(account_id)
@@ -75,10 +73,9 @@ class AccountService:
         unknown = set(permissions) - set(PERMISSIONS)
         if unknown:
             raise InvalidRequest(f"Unknown permissions: {', '.join(sorted(unknown))}")
-        key, record = AccessKeyService(self.storage).issue(
+        return AccessKeyService(self.storage).issue(
             account_id, name, {p: bool(permissions.get(p)) for p in PERMISSIONS}
         )
-        return NewKey(key, record)
 
     # Collections and schema docs get their HTTP routes in a later release; until then the
     # CLI-free way to make them is this service (tests use it).

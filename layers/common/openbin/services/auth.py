@@ -6,13 +6,12 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from openbin import keys
 from openbin.errors import NotAllowed, NotAuthenticated
-from openbin.keys import account_hint, hash_key, looks_like_key
+from openbin.keys import hash_key, looks_like_key
 from openbin.models import Account, Bin, KeyRecord
 from openbin.settings import Settings
-from openbin.storage import Storage
+from openbin.storage import FAILURES, Storage
 from openbin.storage.accounts import ChargeRefused
 
 # The allowance to show the caller (X-Requests-Remaining), once this request has been charged
@@ -66,44 +65,39 @@ class Credentials:
             yield ACCESS, "access", self.access_key
 
 
-def key_lookups(storage: Storage, credentials: Credentials) -> list[tuple[str, dict]]:
-    """The (table, key) to fetch for each key the request carries (none, one, or both: a key
-    that matches nothing is never ignored, even beside a valid one). A value that cannot be a
-    key is refused without a lookup."""
-    wanted = []
+def key_hashes(credentials: Credentials) -> tuple[str, ...]:
+    """The hash of each key the request carries (none, one, or both: a key that matches
+    nothing is never ignored, even beside a valid one). A value that cannot be a key is
+    refused without a lookup."""
+    hashes = []
     for header, _, key in credentials.sent():
         if not looks_like_key(key):
             raise NotAuthenticated(f"Invalid {header} provided")
-        wanted.append((storage.keys.table, storage.keys.key(hash_key(key))))
-    return wanted
+        hashes.append(hash_key(key))
+    return tuple(hashes)
 
 
-def account_lookup(storage: Storage, credentials: Credentials) -> tuple[str, dict] | None:
-    """The (table, key) of the account the credentials' key names, to read with the key
-    itself: only a hint (see ``openbin.keys``), checked by ``account_snapshot``."""
-    hint = account_hint(credentials.key) if credentials.present else None
-    return (storage.accounts.table, storage.accounts.key(hint)) if hint else None
+def account_hint(credentials: Credentials) -> str | None:
+    """The account the credentials' key names: only a hint (see ``openbin.keys``), read with
+    the key and trusted only when the key's own record names the same account."""
+    return keys.account_hint(credentials.key) if credentials.present else None
 
 
-def account_snapshot(storage: Storage, caller: KeyRecord, item: dict | None) -> Account | None:
+def account_snapshot(caller: KeyRecord, account: Account | None) -> Account | None:
     """The caller's account as read with the key, if it is the caller's and could be charged
     now (not blocked, a request left); None: charge it the usual way."""
-    if not item or item.get("accountId", {}).get("S") != caller.account_id:
+    if account is None or account.account_id != caller.account_id:
         return None
-    account = storage.accounts.from_item(item)
     if account.blocked or account.requests_remaining < 1:
         return None
     return account
 
 
-def identify(credentials: Credentials, items: list[dict | None]) -> KeyRecord | None:
-    """Turn the key items looked up by ``key_lookups`` into the caller (the master key's, when
+def identify(credentials: Credentials, records: list[KeyRecord | None]) -> KeyRecord | None:
+    """Turn the key records read for ``key_hashes`` into the caller (the master key's, when
     both were sent); any key that matches nothing is a 401."""
-    from openbin.storage.keys import KeyRepository
-
     caller = None
-    for (header, kind, _), item in zip(credentials.sent(), items, strict=True):
-        record = KeyRepository.from_item(item) if item and "kind" in item else None
+    for (header, kind, _), record in zip(credentials.sent(), records, strict=True):
         if record is None or record.kind != kind:
             raise NotAuthenticated(f"Invalid {header} provided")
         caller = caller or record
@@ -121,7 +115,7 @@ def current_remaining(storage: Storage) -> int | None:
         return None
     try:
         account = storage.accounts.get(account_id)
-    except (ClientError, BotoCoreError):
+    except FAILURES:
         return None
     return account.requests_remaining if account else None
 

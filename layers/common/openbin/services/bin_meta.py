@@ -2,36 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from openbin import retry
-from openbin.errors import InvalidRequest, NotFound, Unavailable
+from openbin.errors import UNAVAILABLE, InvalidRequest, NotFound, Unavailable
+from openbin.models import Bin
 from openbin.services import auth
-from openbin.services.access import BIN_NOT_FOUND, open_bin
 from openbin.services.auth import Credentials
-from openbin.services.bins import UNAVAILABLE, check_bin_name, new_revision
+from openbin.services.bins import check_bin_name, new_revision
+from openbin.services.gate import BIN_NOT_FOUND, open_bin
 from openbin.storage import Storage
 from openbin.storage.bins import RevisionConflict
-from openbin.storage.dynamo import flag, s
 from openbin.validation import parse_bool
+
+
+@dataclass(frozen=True, slots=True)
+class VersionsDeleted:
+    bin_id: str
+    count: int
+    latest_preserved: bool
 
 
 class BinMetaService:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
-    def count_versions(self, credentials: Credentials, bin_id: str) -> tuple[dict, int]:
-        opened = open_bin(self.storage, credentials, bin_id, auth.COUNT_VERSIONS)
-        body = {
-            "metadata": {
-                "id": bin_id,
-                "versionCount": opened.bin.latest_version,
-                "private": opened.bin.private,
-            }
-        }
-        return body, opened.remaining
+    def count_versions(self, credentials: Credentials, bin_id: str) -> Bin:
+        """The bin: its ``latest_version`` is the number of versions beyond version 0."""
+        return open_bin(self.storage, credentials, bin_id, auth.COUNT_VERSIONS).bin
 
     def delete_versions(
         self, credentials: Credentials, bin_id: str, preserve_latest: str | None
-    ) -> tuple[dict, int]:
+    ) -> VersionsDeleted:
         storage = self.storage
         opened = open_bin(storage, credentials, bin_id, auth.MANAGE)
         preserve = parse_bool("X-Preserve-Latest", preserve_latest, False)
@@ -60,14 +62,7 @@ class BinMetaService:
             # committed: what follows only tidies up what is no longer reachable
             if storage.bins.delete_versions(bin_id, history):
                 storage.records.discard_all(drop)
-            message = "Versions for the Bin are deleted successfully"
-            if preserve:
-                message += " and latest version preserved on the base record."
-            body = {
-                "metadata": {"id": bin_id, "versionsDeleted": bin.latest_version},
-                "message": message,
-            }
-            return body, opened.account.requests_remaining
+            return VersionsDeleted(bin_id, bin.latest_version, preserve)
         raise Unavailable(UNAVAILABLE)
 
     def _reread(self, bin_id: str):
@@ -76,25 +71,24 @@ class BinMetaService:
             raise NotFound(BIN_NOT_FOUND)
         return bin
 
-    def rename(self, credentials: Credentials, bin_id: str, name: str | None) -> tuple[dict, int]:
-        opened = open_bin(self.storage, credentials, bin_id, auth.MANAGE)
+    def rename(self, credentials: Credentials, bin_id: str, name: str | None) -> str:
+        """The bin's new name."""
+        open_bin(self.storage, credentials, bin_id, auth.MANAGE)
         if name is None:
             raise InvalidRequest("You need to pass X-Bin-Name header to Update the Bin Name")
         check_bin_name(name)
-        if not self.storage.bins.set_attribute(bin_id, "name", s(name)):
+        if not self.storage.bins.rename(bin_id, name):
             raise NotFound(BIN_NOT_FOUND)
-        return {"record": bin_id, "metadata": {"name": name}}, opened.account.requests_remaining
+        return name
 
-    def set_privacy(
-        self, credentials: Credentials, bin_id: str, private: str | None
-    ) -> tuple[dict, int]:
-        opened = open_bin(self.storage, credentials, bin_id, auth.MANAGE)
+    def set_privacy(self, credentials: Credentials, bin_id: str, private: str | None) -> bool:
+        """The bin's new privacy."""
+        open_bin(self.storage, credentials, bin_id, auth.MANAGE)
         if private is None:
             raise InvalidRequest(
                 "You need to provide X-Bin-Private header to change the Bin privacy"
             )
-        value = parse_bool("X-Bin-Private", private, None)
-        if not self.storage.bins.set_attribute(bin_id, "private", flag(value)):
+        value = bool(parse_bool("X-Bin-Private", private, None))
+        if not self.storage.bins.set_private(bin_id, value):
             raise NotFound(BIN_NOT_FOUND)
-        body = {"record": bin_id, "metadata": {"private": value}}
-        return body, opened.account.requests_remaining
+        return value

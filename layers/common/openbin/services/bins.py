@@ -9,14 +9,21 @@ from dataclasses import dataclass
 
 from openbin import ids, retry
 from openbin.clock import now_iso
-from openbin.errors import InvalidRequest, NotAllowed, NotFound, OpenBinError, Unavailable
-from openbin.models import Account, Bin, Collection, KeyRecord, RecordRef, SchemaDoc
+from openbin.errors import (
+    UNAVAILABLE,
+    InvalidRequest,
+    NotAllowed,
+    NotFound,
+    OpenBinError,
+    Unavailable,
+)
+from openbin.models import Account, Bin, Collection, KeyRecord, RecordRef, SchemaDoc, Version
 from openbin.services import auth
-from openbin.services.access import BIN_NOT_FOUND, OpenedBin, open_bin
 from openbin.services.auth import Credentials
+from openbin.services.gate import BIN_NOT_FOUND, open_bin
 from openbin.storage import Storage
+from openbin.storage.batch import Wanted
 from openbin.storage.bins import AccountChanged, Charge, RevisionConflict
-from openbin.storage.dynamo import batch_get
 from openbin.validation import (
     loads_exact,
     parse_bool,
@@ -30,7 +37,6 @@ VERSION_NOT_FOUND = "Bin version not found"
 COLLECTION_NOT_FOUND = (
     "Collection not found or the Collection does not belong to the X-Master-Key provided"
 )
-UNAVAILABLE = "Service temporarily unavailable, please retry"
 
 
 @dataclass(slots=True)
@@ -67,18 +73,35 @@ class UpdateRequest:
 class CheckedCreate:
     private: bool
     collection: Collection | None
-    text: str  # the record as compact JSON, for the answer
+    text: str  # the record as sent, without surrounding whitespace: the answer embeds it
 
 
-@dataclass(slots=True)
-class Outcome:
-    """What a bin route answers: the record as JSON text (or JSONPath matches) and metadata."""
+@dataclass(frozen=True, slots=True)
+class BinWritten:
+    """A create or an update: the bin (as it was before an update), the record as sent, and the
+    version an update made (None: none was)."""
 
-    metadata: dict
-    requests_remaining: int | None  # None: not shown (a keyless request)
+    bin: Bin
+    record_json: str
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BinRead:
+    """A read: the record as stored (JSON text) or the JSONPath matches, of ``version`` (None:
+    the latest), with or without metadata."""
+
+    bin: Bin
+    version: int | None
     record_json: str | None = None
     matches: list | None = None
     meta: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class BinDeleted:
+    bin_id: str
+    versions_deleted: int
 
 
 def new_revision() -> str:
@@ -105,9 +128,9 @@ class BinService:
         self.settings = storage.settings
 
     # -- create -----------------------------------------------------------------------------
-    def create(self, request: CreateRequest) -> Outcome:
+    def create(self, request: CreateRequest) -> BinWritten:
         """Two sequential round trips when all is well: the key, its account and the collection
-        in one BatchGetItem, then one transaction that writes the bin, counts it and charges the
+        in one read, then one transaction that writes the bin, counts it and charges the
         request. Any refusal after the allowance check charges the request on its own first,
         so what is charged and which error wins are as if the charge had come first."""
         storage, creds = self.storage, request.credentials
@@ -115,27 +138,24 @@ class BinService:
             raise auth.NotAuthenticated(
                 f"You need to pass {auth.MASTER} or {auth.ACCESS} in the header to create a bin"
             )
-        wanted = auth.key_lookups(storage, creds)
-        keys = len(wanted)
-        account_wanted = auth.account_lookup(storage, creds)
-        if account_wanted:
-            wanted.append(account_wanted)
         collection_wanted = request.collection_id is not None and ids.is_id(request.collection_id)
-        if collection_wanted:
-            wanted.append(
-                (storage.collections.table, storage.collections.key(request.collection_id))
+        found = storage.read(
+            Wanted(
+                key_hashes=auth.key_hashes(creds),
+                account_id=auth.account_hint(creds),
+                collection_id=request.collection_id if collection_wanted else None,
             )
-        found = batch_get(storage.db, wanted)
-        caller = auth.identify(creds, found[:keys])
+        )
+        caller = auth.identify(creds, found.keys)
+        assert caller is not None  # a key was sent, and identify refuses unknown keys
         auth.require_permission(caller, creds, "create")
-        snapshot = auth.account_snapshot(storage, caller, found[keys]) if account_wanted else None
+        snapshot = auth.account_snapshot(caller, found.account)
         if snapshot is None:  # charged now, as every other route does
             account = auth.charge(storage, caller.account_id, self.settings)
         else:  # charged with the write below (or before any refusal)
             account = snapshot
         try:
-            collection_item = found[-1] if collection_wanted else None
-            checked = self._check_create(request, collection_item, account.plan, caller)
+            checked = self._check_create(request, found.collection, account.plan, caller)
         except OpenBinError:
             if snapshot is not None:
                 auth.charge(storage, caller.account_id, self.settings)
@@ -155,19 +175,18 @@ class BinService:
             collection_id=checked.collection.collection_id if checked.collection else None,
         )
         try:
-            remaining = self._write_new(bin, snapshot, account, len(request.body))
+            self._write_new(bin, snapshot, len(request.body))
         except OpenBinError:  # refused, so not written: nothing points at the new object
             storage.records.discard(record)
             raise
-        metadata = {"id": bin.bin_id, "createdAt": bin.created_at, "private": bin.private}
-        if bin.name is not None:
-            metadata["name"] = bin.name
-        if bin.collection_id is not None:
-            metadata["collectionId"] = bin.collection_id
-        return Outcome(metadata, remaining, record_json=checked.text)
+        return BinWritten(bin, checked.text)
 
     def _check_create(
-        self, request: CreateRequest, collection_item: dict | None, plan: str, caller: KeyRecord
+        self,
+        request: CreateRequest,
+        collection: Collection | None,
+        plan: str,
+        caller: KeyRecord,
     ) -> CheckedCreate:
         """Headers, body, plan limit and schema, in the contract's order."""
         require_json_content_type(request.content_type)
@@ -178,19 +197,17 @@ class BinService:
         if request.collection_id is not None and not collection_wanted:
             raise InvalidRequest("Invalid X-Collection-Id provided")
         value, text = parse_record(request.body, self.settings.max_json_depth)
-        collection = None
-        if collection_wanted:
-            if collection_item:
-                collection = self.storage.collections.from_item(collection_item)
-            if collection is None or collection.owner_id != caller.account_id:
-                raise NotFound(COLLECTION_NOT_FOUND)
+        if not collection_wanted:
+            collection = None
+        elif collection is None or collection.owner_id != caller.account_id:
+            raise NotFound(COLLECTION_NOT_FOUND)
         self._check_size(len(request.body), plan)
         self._check_schema(collection, value, len(request.body))
         return CheckedCreate(private, collection, text)
 
-    def _write_new(self, bin: Bin, snapshot: Account | None, account: Account, size: int) -> int:
+    def _write_new(self, bin: Bin, snapshot: Account | None, size: int) -> None:
         """Write the new bin, charging the request with it when it was not charged yet
-        (``snapshot``); returns the requests the account has left."""
+        (``snapshot``)."""
         storage = self.storage
         if snapshot is not None:
             try:
@@ -203,14 +220,12 @@ class BinService:
             else:
                 # As read with the key, less this request: exact unless other requests of the
                 # same account were charged in between.
-                remaining = snapshot.requests_remaining - 1
-                auth.requests_remaining.set(remaining)
-                return remaining
+                auth.requests_remaining.set(snapshot.requests_remaining - 1)
+                return
         try:
             storage.bins.create(bin)
         except RevisionConflict:
             raise Unavailable(UNAVAILABLE) from None
-        return account.requests_remaining
 
     def _check_size(self, size: int, plan: str) -> None:
         if size > self.settings.record_limit(plan):
@@ -227,30 +242,22 @@ class BinService:
         schemas.validate(doc, value, size)
 
     # -- read -------------------------------------------------------------------------------
-    def read(self, request: ReadRequest) -> Outcome:
+    def read(self, request: ReadRequest) -> BinRead:
         storage = self.storage
-        # The version named in the path is fetched with the bin and the key (one round trip);
+        # The version named in the path is read with the bin and the key (one round trip);
         # its own errors are raised later, in the contract's order.
         try:
             version, version_error = parse_version(request.version), False
         except InvalidRequest:
             version, version_error = None, True
-        extra = []
-        if version is not None:
-            extra.append(
-                (storage.bins.versions_table, storage.bins.version_key(request.bin_id, version))
-            )
-        opened = open_bin(storage, request.credentials, request.bin_id, auth.READ, extra)
+        opened = open_bin(storage, request.credentials, request.bin_id, auth.READ, version)
         bin = opened.bin
 
         meta = parse_bool("X-Bin-Meta", request.meta_header, True)
         meta = parse_bool("meta", request.meta_query, True) and meta
         if version_error:
             raise InvalidRequest("Bin version is invalid")
-        record = self._record_at(bin, version, opened.extra[0] if extra else None)
-
-        metadata = read_metadata(bin, version)
-        data = storage.records.load(record)
+        data = storage.records.load(self._record_at(bin, version, opened.version))
         if request.json_path is not None:
             from openbin import jsonpath
 
@@ -260,18 +267,19 @@ class BinService:
                 self.settings.jsonpath_max_length,
                 self.settings.jsonpath_base_steps,
             )
-            return Outcome(metadata, opened.remaining, matches=matches, meta=meta)
-        return Outcome(metadata, opened.remaining, record_json=data.decode("utf-8"), meta=meta)
+            return BinRead(bin, version, matches=matches, meta=meta)
+        return BinRead(bin, version, record_json=data.decode("utf-8"), meta=meta)
 
-    def _record_at(self, bin: Bin, version: int | None, item: dict | None) -> RecordRef:
+    @staticmethod
+    def _record_at(bin: Bin, version: int | None, stored: Version | None) -> RecordRef:
         if version is None or version == bin.latest_version:
             return bin.record
-        if version > bin.latest_version or item is None:
+        if version > bin.latest_version or stored is None:
             raise NotFound(VERSION_NOT_FOUND)
-        return self.storage.bins.version_from_item(item).record
+        return stored.record
 
     # -- update -----------------------------------------------------------------------------
-    def update(self, request: UpdateRequest) -> Outcome:
+    def update(self, request: UpdateRequest) -> BinWritten:
         storage = self.storage
         opened = open_bin(storage, request.credentials, request.bin_id, auth.UPDATE)
         bin = opened.bin
@@ -293,7 +301,7 @@ class BinService:
                 raise NotFound(COLLECTION_NOT_FOUND)
         elif bin.collection_id:
             collection = storage.collections.get(bin.collection_id)
-        self._check_size(len(request.body), self._owner_plan(opened))
+        self._check_size(len(request.body), opened.owner_plan)
         self._check_schema(collection, value, len(request.body))
         if bin.private:
             versioned = bool(asked)
@@ -302,17 +310,7 @@ class BinService:
         version = self.write_version(bin.bin_id, record_bytes(request.body), versioned, first=bin)
         if collection is not None and collection.collection_id != bin.collection_id:
             storage.bins.move_to_collection(bin, collection.collection_id)
-        metadata = {"parentId": bin.bin_id, "private": bin.private}
-        if version is not None:
-            metadata["version"] = version
-        return Outcome(metadata, opened.remaining, record_json=text)
-
-    @staticmethod
-    def _owner_plan(opened: OpenedBin) -> str:
-        """The plan whose limits apply: the bin owner's (read by open_bin when another
-        account's key is writing to a public bin)."""
-        owner = opened.owner or opened.account
-        return owner.plan
+        return BinWritten(bin, text, version)
 
     def write_version(
         self, bin_id: str, data: bytes, versioned: bool, first: Bin | None = None
@@ -343,7 +341,7 @@ class BinService:
         raise Unavailable(UNAVAILABLE)
 
     # -- delete -----------------------------------------------------------------------------
-    def delete(self, credentials: Credentials, bin_id: str) -> tuple[dict, int]:
+    def delete(self, credentials: Credentials, bin_id: str) -> BinDeleted:
         storage = self.storage
         opened = open_bin(storage, credentials, bin_id, auth.DELETE)
         bin = opened.bin
@@ -366,19 +364,4 @@ class BinService:
             storage.records.discard_all([bin.record, *(v.record for v in history)])
         else:
             storage.records.discard(bin.record)
-        body = {
-            "metadata": {"id": bin_id, "versionsDeleted": len(history)},
-            "message": "Bin deleted successfully",
-        }
-        return body, opened.account.requests_remaining
-
-
-def read_metadata(bin: Bin, version: int | None) -> dict:
-    metadata = {"id": bin.bin_id, "private": bin.private, "createdAt": bin.created_at}
-    if bin.name is not None:
-        metadata["name"] = bin.name
-    if bin.collection_id:
-        metadata["collectionId"] = bin.collection_id
-    if version is not None:
-        metadata["version"] = version
-    return metadata
+        return BinDeleted(bin_id, len(history))

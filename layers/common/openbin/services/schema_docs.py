@@ -6,40 +6,34 @@ from openbin import ids
 from openbin.clock import now_iso
 from openbin.errors import InvalidRequest, NotFound
 from openbin.models import SchemaDoc
-from openbin.services import auth
-from openbin.services.access import open_master
+from openbin.services import gate
 from openbin.services.auth import Credentials
 from openbin.services.collections import INVALID_SCHEMA_ID, SCHEMA_NOT_FOUND
 from openbin.storage import Storage
-from openbin.validation import require_json_content_type
+from openbin.storage.batch import Wanted
+from openbin.validation import check_name, require_json_content_type
 
 
 def check_schema_name(name: str | None) -> str:
-    if name is None or not name.strip():
-        raise InvalidRequest(
-            "You need to pass X-Schema-Doc-Name header to set a name for the Schema Doc"
-        )
-    if len(name) > 32:
-        raise InvalidRequest("Name of the Schema Doc cannot be above 32 characters")
-    return name
+    return check_name(name, "X-Schema-Doc-Name", "Schema Doc")
 
 
 class SchemaDocService:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
-    def _open(self, credentials: Credentials, schema_doc_id: str):
+    def _open(self, credentials: Credentials, schema_doc_id: str) -> SchemaDoc:
+        """ID shape → key → the schema doc exists and is the caller's → charge."""
         if not ids.is_id(schema_doc_id):
             raise InvalidRequest(INVALID_SCHEMA_ID)
-        docs = self.storage.schema_docs
-        caller, found = open_master(
-            self.storage, credentials, [(docs.table, docs.key(schema_doc_id))]
+        caller, found = gate.open_master(
+            self.storage, credentials, Wanted(schema_doc_id=schema_doc_id)
         )
-        doc = docs.from_item(found[0]) if found[0] else None
+        doc = found.schema_doc
         if doc is None or doc.owner_id != caller.account_id:
             raise NotFound(SCHEMA_NOT_FOUND)
-        account = auth.charge(self.storage, caller.account_id, self.storage.settings)
-        return doc, account
+        gate.charge(self.storage, caller)
+        return doc
 
     @staticmethod
     def _checked(content_type: str | None, body: bytes) -> str:
@@ -50,41 +44,31 @@ class SchemaDocService:
 
     def create(
         self, credentials: Credentials, name: str | None, content_type: str | None, body: bytes
-    ) -> tuple[str, dict, int]:
-        caller, _ = open_master(self.storage, credentials)
-        account = auth.charge(self.storage, caller.account_id, self.storage.settings)
+    ) -> SchemaDoc:
+        caller, _ = gate.open_account(self.storage, credentials)
         name = check_schema_name(name)
         text = self._checked(content_type, body)
         doc = SchemaDoc(ids.new_id(), caller.account_id, name, text, now_iso())
         self.storage.schema_docs.put(doc)
-        metadata = {"id": doc.schema_doc_id, "createdAt": doc.created_at, "name": doc.name}
-        return doc.schema, metadata, account.requests_remaining
+        return doc
 
-    def get(self, credentials: Credentials, schema_doc_id: str) -> tuple[str, dict, int]:
-        doc, account = self._open(credentials, schema_doc_id)
-        metadata = {"id": doc.schema_doc_id, "createdAt": doc.created_at, "name": doc.name}
-        return doc.schema, metadata, account.requests_remaining
+    def get(self, credentials: Credentials, schema_doc_id: str) -> SchemaDoc:
+        return self._open(credentials, schema_doc_id)
 
     def replace(
         self, credentials: Credentials, schema_doc_id: str, content_type: str | None, body: bytes
-    ) -> tuple[str, dict, int]:
-        doc, account = self._open(credentials, schema_doc_id)
-        text = self._checked(content_type, body)
-        updated = self.storage.schema_docs.replace_schema(doc.schema_doc_id, text)
+    ) -> SchemaDoc:
+        doc = self._open(credentials, schema_doc_id)
+        updated = self.storage.schema_docs.replace_schema(
+            doc.schema_doc_id, self._checked(content_type, body)
+        )
         if updated is None:
             raise NotFound(SCHEMA_NOT_FOUND)
-        metadata = {
-            "id": updated.schema_doc_id,
-            "name": updated.name,
-            "createdAt": updated.created_at,
-        }
-        return updated.schema, metadata, account.requests_remaining
+        return updated
 
-    def rename(
-        self, credentials: Credentials, schema_doc_id: str, name: str | None
-    ) -> tuple[dict, int]:
-        doc, account = self._open(credentials, schema_doc_id)
-        name = check_schema_name(name)
-        if self.storage.schema_docs.rename(doc.schema_doc_id, name) is None:
+    def rename(self, credentials: Credentials, schema_doc_id: str, name: str | None) -> SchemaDoc:
+        doc = self._open(credentials, schema_doc_id)
+        renamed = self.storage.schema_docs.rename(doc.schema_doc_id, check_schema_name(name))
+        if renamed is None:
             raise NotFound(SCHEMA_NOT_FOUND)
-        return {"metadata": {"id": doc.schema_doc_id, "name": name}}, account.requests_remaining
+        return renamed

@@ -1,4 +1,6 @@
-"""Repositories: the only code that knows table layouts and the S3 key scheme.
+"""Repositories: the only code that knows table layouts and the S3 key scheme. Services speak
+to them in domain objects (``openbin.models``); ``Storage.read`` fetches whatever a request
+needs in one round trip.
 
 ``get_storage()`` wires them to the configured tables and the shared clients on first use.
 """
@@ -8,13 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from openbin import aws
 from openbin.settings import Settings, get_settings
 from openbin.storage.accounts import AccountRepository
+from openbin.storage.batch import Found, Wanted, read
 from openbin.storage.bins import BinRepository
-from openbin.storage.collections import CollectionRepository, SchemaDocRepository
+from openbin.storage.collections import CollectionRepository
 from openbin.storage.keys import KeyRepository
 from openbin.storage.records import RecordStore
+from openbin.storage.schema_docs import SchemaDocRepository
+
+FAILURES = (ClientError, BotoCoreError)  # what a failed round trip raises
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ class Storage:
             settings=settings,
             db=db,
             accounts=AccountRepository(db, settings.accounts_table, db_once),
-            keys=KeyRepository(db, settings.keys_table),
+            keys=KeyRepository(db, settings.keys_table, settings.accounts_table),
             bins=BinRepository(
                 db, settings.bins_table, settings.versions_table, settings.accounts_table
             ),
@@ -42,6 +50,10 @@ class Storage:
             collections=CollectionRepository(db, settings.collections_table),
             schema_docs=SchemaDocRepository(db, settings.schema_docs_table),
         )
+
+    def read(self, wanted: Wanted) -> Found:
+        """Everything ``wanted`` names, in one BatchGetItem (see ``openbin.storage.batch``)."""
+        return read(self, wanted)
 
 
 @cache

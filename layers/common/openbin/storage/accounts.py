@@ -30,11 +30,7 @@ class AccountRepository:
     def __init__(self, client, table: str, once_client=None) -> None:
         self._db = client
         self._once = once_client or client  # no automatic retries: see charge()
-        self._table = table
-
-    @property
-    def table(self) -> str:
-        return self._table
+        self.table = table
 
     @staticmethod
     def key(account_id: str) -> dict:
@@ -55,7 +51,7 @@ class AccountRepository:
 
     def create(self, account: Account) -> None:
         self._db.put_item(
-            TableName=self._table,
+            TableName=self.table,
             Item={
                 "accountId": s(account.account_id),
                 "plan": s(account.plan),
@@ -68,7 +64,7 @@ class AccountRepository:
 
     def get(self, account_id: str) -> Account | None:
         item = self._db.get_item(
-            TableName=self._table, Key=self.key(account_id), ConsistentRead=True
+            TableName=self.table, Key=self.key(account_id), ConsistentRead=True
         ).get("Item")
         return self.from_item(item) if item else None
 
@@ -83,7 +79,7 @@ class AccountRepository:
         try:
             item = write(
                 self._once.update_item,
-                TableName=self._table,
+                TableName=self.table,
                 Key=self.key(account_id),
                 UpdateExpression="SET requestsRemaining = requestsRemaining - :one",
                 ConditionExpression=CHARGEABLE,
@@ -102,7 +98,7 @@ class AccountRepository:
         self, account_id: str, expression: str, values: dict, names: dict | None = None
     ) -> Account | None:
         item = update_existing(
-            self._db, self._table, self.key(account_id), expression, values, names
+            self._db, self.table, self.key(account_id), expression, values, names
         )
         return self.from_item(item) if item else None
 

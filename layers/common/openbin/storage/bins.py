@@ -9,12 +9,12 @@ in one transaction, conditioned on the bin's revision, so concurrent writers nev
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from openbin.models import Bin, RecordRef, Version
+from openbin.models import UNCATEGORIZED, Bin, BinSummary, RecordRef, Version
+from openbin.observability import logger
 from openbin.storage.dynamo import (
     b,
     cancellation_codes,
@@ -29,21 +29,10 @@ from openbin.storage.dynamo import (
     write,
 )
 
-logger = logging.getLogger("openbin.storage")
-UNCATEGORIZED = "uncategorized"
-
 
 def owner_collection(owner_id: str, collection_id: str | None) -> str:
     """The listing index's partition: one per (account, collection or uncategorized)."""
     return f"{owner_id}#{collection_id or UNCATEGORIZED}"
-
-
-@dataclass(slots=True)
-class BinSummary:
-    bin_id: str
-    private: bool
-    created_at: str
-    name: str | None
 
 
 class RevisionConflict(Exception):
@@ -102,9 +91,9 @@ def _record_from(item: dict) -> RecordRef:
 
 
 class BinRepository:
-    def __init__(self, client, bins_table: str, versions_table: str, accounts_table: str) -> None:
+    def __init__(self, client, table: str, versions_table: str, accounts_table: str) -> None:
         self._db = client
-        self.bins_table = bins_table
+        self.table = table
         self.versions_table = versions_table
         self.accounts_table = accounts_table
 
@@ -196,7 +185,7 @@ class BinRepository:
         """The transaction item that changes a bin, if its revision is still ``:old``."""
         return {
             "Update": {
-                "TableName": self.bins_table,
+                "TableName": self.table,
                 "Key": self.key(bin_id),
                 "UpdateExpression": expression,
                 "ConditionExpression": "rev = :old",
@@ -228,7 +217,7 @@ class BinRepository:
             )
         put = {
             "Put": {
-                "TableName": self.bins_table,
+                "TableName": self.table,
                 "Item": self._bin_item(bin),
                 "ConditionExpression": "attribute_not_exists(binId)",
             }
@@ -242,7 +231,7 @@ class BinRepository:
 
     def get(self, bin_id: str) -> Bin | None:
         item = self._db.get_item(
-            TableName=self.bins_table, Key=self.key(bin_id), ConsistentRead=True
+            TableName=self.table, Key=self.key(bin_id), ConsistentRead=True
         ).get("Item")
         return self.from_item(item) if item else None
 
@@ -338,7 +327,7 @@ class BinRepository:
             [
                 {
                     "Delete": {
-                        "TableName": self.bins_table,
+                        "TableName": self.table,
                         "Key": self.key(bin.bin_id),
                         "ConditionExpression": "rev = :rev",
                         "ExpressionAttributeValues": {":rev": s(bin.revision)},
@@ -398,11 +387,18 @@ class BinRepository:
                         if not is_condition_failure(inner):
                             raise
 
-    def set_attribute(self, bin_id: str, name: str, value: dict) -> bool:
-        """Set one metadata attribute (name, private); False when the bin is gone."""
+    def rename(self, bin_id: str, name: str) -> bool:
+        """False when the bin is gone."""
+        return self._set(bin_id, "name", s(name))
+
+    def set_private(self, bin_id: str, private: bool) -> bool:
+        """False when the bin is gone."""
+        return self._set(bin_id, "private", flag(private))
+
+    def _set(self, bin_id: str, name: str, value: dict) -> bool:
         try:
             self._db.update_item(
-                TableName=self.bins_table,
+                TableName=self.table,
                 Key=self.key(bin_id),
                 UpdateExpression="SET #attr = :value",
                 ConditionExpression="attribute_exists(binId)",
@@ -417,7 +413,7 @@ class BinRepository:
 
     def move_to_collection(self, bin: Bin, collection_id: str) -> None:
         self._db.update_item(
-            TableName=self.bins_table,
+            TableName=self.table,
             Key=self.key(bin.bin_id),
             UpdateExpression="SET collectionId = :cid, ownerCollection = :oc",
             ConditionExpression="attribute_exists(binId)",
@@ -438,7 +434,7 @@ class BinRepository:
         """One page of an account's bins in a collection (or uncategorized): a single Query."""
         partition = owner_collection(owner_id, collection_id)
         kwargs = {
-            "TableName": self.bins_table,
+            "TableName": self.table,
             "IndexName": "ByOwnerCollection",
             "KeyConditionExpression": "ownerCollection = :oc",
             "ExpressionAttributeValues": {":oc": s(partition)},

@@ -1,12 +1,12 @@
+"""Collections: one item each, and the ByOwner index that lists an account's."""
+
 from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from openbin.models import Collection, SchemaDoc
+from openbin.models import Collection
 from openbin.storage.dynamo import (
-    get_n,
     is_condition_failure,
-    n,
     opt_s,
     query_all,
     s,
@@ -90,66 +90,3 @@ class CollectionRepository:
                 return None
             raise
         return self.from_item(item)
-
-
-class SchemaDocRepository:
-    def __init__(self, client, table: str) -> None:
-        self._db = client
-        self.table = table
-
-    @staticmethod
-    def key(schema_doc_id: str) -> dict:
-        return {"schemaDocId": s(schema_doc_id)}
-
-    @staticmethod
-    def from_item(item: dict) -> SchemaDoc:
-        return SchemaDoc(
-            schema_doc_id=item["schemaDocId"]["S"],
-            owner_id=item["ownerId"]["S"],
-            name=item["name"]["S"],
-            schema=item["schema"]["S"],
-            created_at=item["createdAt"]["S"],
-            revision=get_n(item, "revision"),
-        )
-
-    def get(self, schema_doc_id: str) -> SchemaDoc | None:
-        item = self._db.get_item(
-            TableName=self.table, Key=self.key(schema_doc_id), ConsistentRead=True
-        ).get("Item")
-        return self.from_item(item) if item else None
-
-    def put(self, doc: SchemaDoc) -> None:
-        self._db.put_item(
-            TableName=self.table,
-            Item={
-                "schemaDocId": s(doc.schema_doc_id),
-                "ownerId": s(doc.owner_id),
-                "name": s(doc.name),
-                "schema": s(doc.schema),
-                "createdAt": s(doc.created_at),
-                "revision": n(doc.revision),
-            },
-        )
-
-    def replace_schema(self, schema_doc_id: str, schema: str) -> SchemaDoc | None:
-        """A new revision of the schema (validators are cached per revision)."""
-        item = update_existing(
-            self._db,
-            self.table,
-            self.key(schema_doc_id),
-            "SET #schema = :schema ADD revision :one",
-            {":schema": s(schema), ":one": n(1)},
-            {"#schema": "schema"},
-        )
-        return self.from_item(item) if item else None
-
-    def rename(self, schema_doc_id: str, name: str) -> SchemaDoc | None:
-        item = update_existing(
-            self._db,
-            self.table,
-            self.key(schema_doc_id),
-            "SET #name = :name",
-            {":name": s(name)},
-            {"#name": "name"},
-        )
-        return self.from_item(item) if item else None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from openbin.models import KeyRecord
+from openbin.models import AccessKeyAlias, KeyRecord
 from openbin.storage.dynamo import (
     cancellation_codes,
     flag,
@@ -22,17 +22,27 @@ class KeyLimitReached(Exception):
 
 
 class KeyRepository:
-    def __init__(self, client, table: str) -> None:
+    def __init__(self, client, table: str, accounts_table: str) -> None:
         self._db = client
-        self._table = table
-
-    @property
-    def table(self) -> str:
-        return self._table
+        self.table = table
+        self.accounts_table = accounts_table  # where each account counts its access keys
 
     @staticmethod
     def key(key_hash: str) -> dict:
         return {"keyHash": s(key_hash)}
+
+    @classmethod
+    def record_from(cls, item: dict | None) -> KeyRecord | None:
+        """A key's record, or None for no item (or an alias item, which is not a key)."""
+        return cls.from_item(item) if item and "kind" in item else None
+
+    @staticmethod
+    def alias_from_item(item: dict) -> AccessKeyAlias:
+        return AccessKeyAlias(
+            access_key_id=item["keyHash"]["S"].removeprefix(ALIAS),
+            owner_id=item["owner"]["S"],
+            key_hash=item["target"]["S"],
+        )
 
     @staticmethod
     def from_item(item: dict) -> KeyRecord:
@@ -62,7 +72,7 @@ class KeyRepository:
             item["permissions"] = {"M": {k: flag(v) for k, v in record.permissions.items()}}
         return item
 
-    def create_access_key(self, record: KeyRecord, accounts_table: str, limit: int) -> None:
+    def create_access_key(self, record: KeyRecord, limit: int) -> None:
         """Store an access key, its id alias, and count it on the account, in one transaction
         that refuses a key past ``limit`` (exact under concurrent creates)."""
         try:
@@ -71,14 +81,14 @@ class KeyRepository:
                 TransactItems=[
                     {
                         "Put": {
-                            "TableName": self._table,
+                            "TableName": self.table,
                             "Item": self._item(record),
                             "ConditionExpression": "attribute_not_exists(keyHash)",
                         }
                     },
                     {
                         "Put": {
-                            "TableName": self._table,
+                            "TableName": self.table,
                             "Item": {
                                 "keyHash": s(ALIAS + record.access_key_id),
                                 "target": s(record.key_hash),
@@ -88,7 +98,7 @@ class KeyRepository:
                     },
                     {
                         "Update": {
-                            "TableName": accounts_table,
+                            "TableName": self.accounts_table,
                             "Key": {"accountId": s(record.account_id)},
                             "UpdateExpression": "ADD accessKeys :one",
                             "ConditionExpression": (
@@ -109,16 +119,14 @@ class KeyRepository:
     def alias_key(self, access_key_id: str) -> dict:
         return self.key(ALIAS + access_key_id)
 
-    def find_access_key(self, alias_item: dict | None) -> KeyRecord | None:
-        """The access key an alias item points at (a consistent read)."""
-        if not alias_item:
-            return None
+    def find_access_key(self, alias: AccessKeyAlias) -> KeyRecord | None:
+        """The access key an alias points at (a consistent read)."""
         item = self._db.get_item(
-            TableName=self._table, Key=self.key(alias_item["target"]["S"]), ConsistentRead=True
+            TableName=self.table, Key=self.key(alias.key_hash), ConsistentRead=True
         ).get("Item")
-        return self.from_item(item) if item else None
+        return self.record_from(item)
 
-    def delete_access_key(self, record: KeyRecord, accounts_table: str) -> bool:
+    def delete_access_key(self, record: KeyRecord) -> bool:
         """Remove the key, its alias and its count; False when it was already gone."""
         try:
             write(
@@ -126,20 +134,20 @@ class KeyRepository:
                 TransactItems=[
                     {
                         "Delete": {
-                            "TableName": self._table,
+                            "TableName": self.table,
                             "Key": self.key(record.key_hash),
                             "ConditionExpression": "attribute_exists(keyHash)",
                         }
                     },
                     {
                         "Delete": {
-                            "TableName": self._table,
+                            "TableName": self.table,
                             "Key": self.alias_key(record.access_key_id),
                         }
                     },
                     {
                         "Update": {
-                            "TableName": accounts_table,
+                            "TableName": self.accounts_table,
                             "Key": {"accountId": s(record.account_id)},
                             "UpdateExpression": "ADD accessKeys :minus",
                             "ExpressionAttributeValues": {":minus": n(-1)},
@@ -158,7 +166,7 @@ class KeyRepository:
     def access_keys_of(self, account_id: str) -> list[KeyRecord]:
         items = query_all(
             self._db,
-            TableName=self._table,
+            TableName=self.table,
             IndexName="ByAccount",
             KeyConditionExpression="accountId = :a",
             ExpressionAttributeValues={":a": s(account_id)},
@@ -168,7 +176,7 @@ class KeyRepository:
 
     def put(self, record: KeyRecord) -> None:
         self._db.put_item(
-            TableName=self._table,
+            TableName=self.table,
             Item=self._item(record),
             ConditionExpression="attribute_not_exists(keyHash)",
         )

@@ -6,7 +6,6 @@ its magic number, a zlib stream never does).
 
 from __future__ import annotations
 
-import logging
 import threading
 import uuid
 import zlib
@@ -15,8 +14,7 @@ from datetime import datetime
 from botocore.exceptions import BotoCoreError, ClientError
 
 from openbin.models import RecordRef
-
-logger = logging.getLogger("openbin.storage")
+from openbin.observability import logger
 
 # Level 1: 0.21 of raw JSON on the benchmark corpus, where zlib's level 3 stored 0.24 in three
 # times the time, and decompresses twice as fast; see docs/PERFORMANCE.md.

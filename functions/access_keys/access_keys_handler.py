@@ -1,7 +1,7 @@
 """AccessKeysFunction: /v3/a routes."""
 
 from openbin.api import access_keys
-from openbin.api.http import build_resolver, lambda_handler
+from openbin.api.http import build_resolver, entry_point
 
 app = build_resolver()
 
@@ -21,4 +21,4 @@ def delete_access_key(access_key_id: str):
     return access_keys.delete(app, access_key_id)
 
 
-handler = lambda_handler(app)
+lambda_handler = entry_point(app)

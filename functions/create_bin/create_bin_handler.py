@@ -1,7 +1,7 @@
 """CreateBinFunction: POST /v3/b."""
 
 from openbin.api import bins
-from openbin.api.http import build_resolver, lambda_handler
+from openbin.api.http import build_resolver, entry_point
 
 app = build_resolver()
 
@@ -11,4 +11,4 @@ def create_bin():
     return bins.create(app)
 
 
-handler = lambda_handler(app)
+lambda_handler = entry_point(app)

@@ -1,7 +1,7 @@
 """ReadBinFunction: GET /v3/b/{binId}, /v3/b/{binId}/latest and /v3/b/{binId}/{version}."""
 
 from openbin.api import bins
-from openbin.api.http import build_resolver, lambda_handler
+from openbin.api.http import build_resolver, entry_point
 
 app = build_resolver()
 
@@ -16,4 +16,4 @@ def read_bin_version(bin_id: str, version: str):
     return bins.read(app, bin_id, version)
 
 
-handler = lambda_handler(app)
+lambda_handler = entry_point(app)

@@ -1,7 +1,7 @@
 """UpdateBinFunction: PUT /v3/b/{binId}."""
 
 from openbin.api import bins
-from openbin.api.http import build_resolver, lambda_handler
+from openbin.api.http import build_resolver, entry_point
 
 app = build_resolver()
 
@@ -11,4 +11,4 @@ def update_bin(bin_id: str):
     return bins.update(app, bin_id)
 
 
-handler = lambda_handler(app)
+lambda_handler = entry_point(app)

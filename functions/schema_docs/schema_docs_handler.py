@@ -1,7 +1,7 @@
 """SchemaDocsFunction: /v3/s routes."""
 
-from openbin.api import collections as api
-from openbin.api.http import build_resolver, lambda_handler
+from openbin.api import schema_docs as api
+from openbin.api.http import build_resolver, entry_point
 
 app = build_resolver()
 
@@ -26,4 +26,4 @@ def rename_schema_doc(schema_doc_id: str):
     return api.rename_schema_doc(app, schema_doc_id)
 
 
-handler = lambda_handler(app)
+lambda_handler = entry_point(app)

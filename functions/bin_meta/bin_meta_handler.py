@@ -1,7 +1,7 @@
 """BinMetaFunction: a bin's versions (count, delete) and its name and privacy."""
 
 from openbin.api import bin_meta
-from openbin.api.http import build_resolver, lambda_handler
+from openbin.api.http import build_resolver, entry_point
 
 app = build_resolver()
 
@@ -26,4 +26,4 @@ def set_bin_privacy(bin_id: str):
     return bin_meta.set_privacy(app, bin_id)
 
 
-handler = lambda_handler(app)
+lambda_handler = entry_point(app)

@@ -1,7 +1,7 @@
 """DeleteBinFunction: DELETE /v3/b/{binId}."""
 
 from openbin.api import bins
-from openbin.api.http import build_resolver, lambda_handler
+from openbin.api.http import build_resolver, entry_point
 
 app = build_resolver()
 
@@ -11,4 +11,4 @@ def delete_bin(bin_id: str):
     return bins.delete(app, bin_id)
 
 
-handler = lambda_handler(app)
+lambda_handler = entry_point(app)

@@ -1,7 +1,7 @@
 """CollectionsFunction: /v3/c routes."""
 
 from openbin.api import collections as api
-from openbin.api.http import build_resolver, lambda_handler
+from openbin.api.http import build_resolver, entry_point
 
 app = build_resolver()
 
@@ -41,4 +41,4 @@ def detach_schema_doc(collection_id: str):
     return api.detach_schema_doc(app, collection_id)
 
 
-handler = lambda_handler(app)
+lambda_handler = entry_point(app)

@@ -1,0 +1,24 @@
+"""The usage route (§6b, beyond JSONBin)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+from openbin.api.http import credentials, ok
+from openbin.services.usage import Usage, UsageService
+from openbin.storage import get_storage
+
+
+def usage_json(usage: Usage) -> dict:
+    account = usage.account
+    return {
+        "plan": account.plan,
+        "requestsRemaining": account.requests_remaining,
+        "recordSizeLimit": usage.record_size_limit,
+        "bins": account.bins,
+        "storedBytes": account.stored_bytes,
+    }
+
+
+def usage(app: APIGatewayHttpResolver) -> Response:
+    return ok(usage_json(UsageService(get_storage()).usage(credentials(app))))

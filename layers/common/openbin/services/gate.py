@@ -1,0 +1,97 @@
+"""The request gate: the first steps of every route, in the contract's order. ID shape → key →
+the resource exists → the caller may act on it → one request is charged. One read
+(``Storage.read``) fetches the caller's key(s) with whatever the route needs, so a bin route
+costs two sequential round trips (three when another account's key acts on a public bin: its
+owner must not be blocked)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openbin import ids
+from openbin.errors import InvalidRequest, NotAuthenticated, NotFound
+from openbin.models import Account, Bin, KeyRecord, Version
+from openbin.services import auth
+from openbin.services.auth import BinAction, Credentials
+from openbin.storage import Storage
+from openbin.storage.batch import NOTHING, Found, Wanted
+
+INVALID_BIN_ID = "Invalid Bin Id provided"
+BIN_NOT_FOUND = "Bin not found or it doesn't belong to your account"
+
+
+@dataclass(slots=True)
+class OpenedBin:
+    bin: Bin
+    caller: KeyRecord | None
+    account: Account  # the account charged for this request, as it is after the charge
+    version: Version | None = None  # the version the route asked for, read with the bin
+    owner: Account | None = None  # the bin's owner, when read (another account's key)
+
+    @property
+    def by_owner_master_key(self) -> bool:
+        return (
+            self.caller is not None
+            and self.caller.kind == "master"
+            and self.caller.account_id == self.bin.owner_id
+        )
+
+    @property
+    def owner_plan(self) -> str:
+        """The plan whose limits apply to a write: the bin owner's."""
+        return (self.owner or self.account).plan
+
+
+def open_bin(
+    storage: Storage,
+    credentials: Credentials,
+    bin_id: str,
+    action: BinAction,
+    version: int | None = None,
+) -> OpenedBin:
+    if not ids.is_id(bin_id):
+        raise InvalidRequest(INVALID_BIN_ID)
+    if action.permission is None:
+        auth.require_master_key(credentials)
+    found = storage.read(
+        Wanted(key_hashes=auth.key_hashes(credentials), bin_id=bin_id, version=version)
+    )
+    caller = auth.identify(credentials, found.keys)
+    if found.bin is None:
+        raise NotFound(BIN_NOT_FOUND)
+    account_id = auth.authorize_bin(found.bin, caller, credentials, action)
+    owner = None
+    if account_id != found.bin.owner_id:  # another account's key on a public bin
+        owner = storage.accounts.get(found.bin.owner_id)
+        auth.require_open(owner)
+    account = auth.charge(storage, account_id, storage.settings, shown=caller is not None)
+    return OpenedBin(found.bin, caller, account, found.version, owner)
+
+
+def open_master(storage: Storage, credentials: Credentials, wanted: Wanted = NOTHING):
+    """Routes that take only the master key: who is calling, and what else the route reads,
+    in one round trip. The route then checks existence and ownership, then charges."""
+    if credentials.master_key is None:
+        raise NotAuthenticated(auth.MASTER_REQUIRED)
+    found: Found = storage.read(
+        Wanted(
+            key_hashes=auth.key_hashes(credentials),
+            collection_id=wanted.collection_id,
+            schema_doc_id=wanted.schema_doc_id,
+            access_key_id=wanted.access_key_id,
+        )
+    )
+    caller = auth.identify(credentials, found.keys)
+    assert caller is not None  # a master key was sent, and identify refuses unknown keys
+    return caller, found
+
+
+def open_account(storage: Storage, credentials: Credentials) -> tuple[KeyRecord, Account]:
+    """A master-key route on the caller's own account: identified, then charged."""
+    caller, _ = open_master(storage, credentials)
+    return caller, auth.charge(storage, caller.account_id, storage.settings)
+
+
+def charge(storage: Storage, caller: KeyRecord) -> Account:
+    """Charge the caller's account for this request (after the route's own checks)."""
+    return auth.charge(storage, caller.account_id, storage.settings)
