@@ -41,9 +41,19 @@ _MUTATING_DYNAMODB = {
     "TransactWriteItems",
 }
 
+# moto's internals this module patches or reads (the request stubber, the transaction backup,
+# the action lookup, the tables' items) as of this version: an upgrade fails
+# tests/unit/test_third_party_guards.py until they are checked again and this is bumped.
+PATCHED_FOR = "moto==5.2.5"
+
 # -- one lock around every emulated call --------------------------------------------------------
 CALL_LOCK = threading.RLock()
 _dirty = threading.Event()
+# What changed since the last snapshot, by the emulated (physical) table name; _OBJECTS for the
+# bucket, _ALL_TABLES when a write named no table we could read. Guarded by CALL_LOCK.
+_changed_tables: set[str] = set()
+_OBJECTS = "\0objects"
+_ALL_TABLES = "\0all"
 _original_process_request = BotocoreStubber.process_request
 
 
@@ -62,15 +72,51 @@ def _serialised_process_request(self, request):
         return None
     with CALL_LOCK:
         response = _original_process_request(self, request)
-    if request.method in ("PUT", "POST", "DELETE"):
-        target = request.headers.get("X-Amz-Target", b"")
-        target = target.decode() if isinstance(target, bytes) else target
-        if not target or target.rsplit(".", 1)[-1] in _MUTATING_DYNAMODB:
-            _dirty.set()
+        if request.method in ("PUT", "POST", "DELETE"):
+            _note_change(request)
     return response
 
 
+def _note_change(request) -> None:
+    """Remember what a request may have changed (under CALL_LOCK), so that a snapshot reads
+    again only the tables that changed since the last one, and lists the bucket only when an
+    object was written or deleted."""
+    target = request.headers.get("X-Amz-Target", b"")
+    target = target.decode() if isinstance(target, bytes) else target
+    if not target:  # S3 (the only other service emulated here)
+        _changed_tables.add(_OBJECTS)
+        _dirty.set()
+        return
+    if target.rsplit(".", 1)[-1] not in _MUTATING_DYNAMODB:
+        return
+    try:
+        body = json.loads(request.body or b"{}")
+    except (TypeError, ValueError):
+        body = {}
+    named = {body.get("TableName")}
+    named.update(body.get("RequestItems", {}))  # BatchWriteItem
+    for entry in body.get("TransactItems", []):
+        named.update(op.get("TableName") for op in entry.values() if isinstance(op, dict))
+    named.discard(None)
+    _changed_tables.update(named or {_ALL_TABLES})
+    _dirty.set()
+
+
 BotocoreStubber.process_request = _serialised_process_request
+
+
+def _install_action_lookup_cache() -> None:
+    """moto (5.2.5) lists a handler class's methods with inspect.getmembers on every call, to
+    check the action exists: 3% of the local server's time. The list depends on the class
+    only, so it is computed once per class."""
+    import functools
+
+    from moto.core import responses as moto_responses
+
+    moto_responses.method_names_from_class = functools.cache(moto_responses.method_names_from_class)
+
+
+_install_action_lookup_cache()
 
 
 # -- transactions that cost what DynamoDB's do ----------------------------------------------------
@@ -152,6 +198,7 @@ def _install_transaction_backup() -> None:
         finally:
             ddb_models.copy = copy_module
 
+    transact_write_items.__wrapped__ = original  # type: ignore[attr-defined]
     backend.transact_write_items = transact_write_items
 
 
@@ -189,15 +236,59 @@ def _object_file(key: str) -> str:
     return base64.urlsafe_b64encode(key.encode()).decode()
 
 
+# -- snapshots straight from moto's tables ---------------------------------------------------------
+# Reading a table through the API serialises every item twice (moto's response, botocore's
+# parse) while the lock is held; reading moto's items is an order of magnitude cheaper. The
+# result is what a Scan returns, encoded by _encode_value (tests/unit/test_third_party_guards.py
+# compares the two, so a moto upgrade that changes its items fails there, loudly).
+def _table_items(table_name: str) -> list[dict]:
+    from moto.backends import get_backend
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    table = get_backend("dynamodb")[DEFAULT_ACCOUNT_ID][REGION].tables[table_name]
+    return [{k: _attribute_json(v) for k, v in item.attrs.items()} for item in table.all_items()]
+
+
+def _attribute_json(value) -> dict:
+    """One of moto's DynamoType values as _encode_value writes it (binary as base64 text)."""
+    if isinstance(value, dict):  # a nested value moto kept as it came
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        return _attribute_json(DynamoType(value))
+    kind, inner = value.type, value.value
+    if kind == "M":
+        return {"M": {k: _attribute_json(v) for k, v in inner.items()}}
+    if kind == "L":
+        return {"L": [_attribute_json(v) for v in inner]}
+    if kind == "B":
+        return {"B": _base64_text(inner)}
+    if kind == "BS":
+        return {"BS": [_base64_text(x) for x in inner]}
+    if kind in ("SS", "NS"):
+        return {kind: list(inner)}
+    return {kind: inner}
+
+
+def _base64_text(value) -> str:
+    if isinstance(value, str):  # moto keeps binary as the base64 text the request carried
+        return value
+    return base64.b64encode(bytes(value)).decode()
+
+
 class LocalAWS:
     """The emulated account: tables and bucket of ``template.yaml``, optionally persisted."""
 
-    def __init__(self, template: Template, data_dir: Path | None = None) -> None:
+    def __init__(self, template: Template, data_dir: Path | None = None, prefix: str = "") -> None:
+        """``prefix`` names a second set of resources in the same emulated account (tests that
+        need empty tables make them next to the shared ones); lowercase letters, digits and
+        dashes, as bucket names allow."""
         self.template = template
         self.data_dir = Path(data_dir) if data_dir else None
-        self.names = {name: name for name in template.tables}
-        self.names.update({name: f"openbin-{name.lower()}" for name in template.buckets})
+        self.names = {name: f"{prefix}{name}" for name in template.tables}
+        self.names.update({name: f"openbin-{prefix}{name.lower()}" for name in template.buckets})
         self._mock = None
+        self._saved_tables: dict[str, str] = {}  # template name -> its items as JSON text
+        self._saved_objects: set[tuple[str, str]] | None = None  # (bucket, file) last written
         self._saver: threading.Thread | None = None
         self._stop_saving = threading.Event()
 
@@ -224,6 +315,22 @@ class LocalAWS:
         if self._mock:
             self._mock.stop()
             self._mock = None
+
+    def drop(self) -> None:
+        """Delete this instance's tables and bucket (every object version first), so a test's
+        own resources do not outlive it in a shared emulation."""
+        for name in self.template.tables:
+            self.db.delete_table(TableName=self.names[name])
+        for name in self.template.buckets:
+            bucket = self.names[name]
+            for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+                doomed = [
+                    {"Key": v["Key"], "VersionId": v["VersionId"]}
+                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+                ]
+                if doomed:
+                    self.s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed})
+            self.s3.delete_bucket(Bucket=bucket)
 
     def __enter__(self) -> LocalAWS:
         return self.start()
@@ -273,15 +380,6 @@ class LocalAWS:
                 )
 
     # -- persistence ----------------------------------------------------------------------------
-    def _scan(self, table: str) -> list[dict]:
-        items, kwargs = [], {"TableName": table}
-        while True:
-            page = self.db.scan(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
     def _objects(self, bucket: str) -> dict[str, str]:
         out = {}
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
@@ -290,41 +388,61 @@ class LocalAWS:
         return out
 
     def save(self) -> None:
-        """Write a consistent snapshot of every table and object to the data dir."""
+        """Write a consistent snapshot of every table and object to the data dir.
+
+        Under the lock (nothing changes meanwhile) it copies, straight from moto's tables, only
+        the tables written since the last snapshot, and lists the bucket only if an object
+        changed; encoding and writing happen after the lock is released. The first snapshot
+        reads everything."""
         if not self.data_dir:
             return
-        with CALL_LOCK:  # nothing changes while the snapshot is read
+        with CALL_LOCK:
             _dirty.clear()
-            tables = {
-                name: [{k: _encode_value(v) for k, v in item.items()} for item in self._scan(local)]
-                for name, local in self.names.items()
-                if name in self.template.tables
+            changed = set(_changed_tables)
+            _changed_tables.difference_update(self.names.values())
+            _changed_tables.difference_update((_OBJECTS, _ALL_TABLES))
+            everything = _ALL_TABLES in changed or not self._saved_tables
+            copies = {
+                name: _table_items(self.names[name])
+                for name in self.template.tables
+                if everything or self.names[name] in changed
             }
-            objects = {}
-            for name in self.template.buckets:
-                bucket = self.names[name]
-                for key in self._objects(bucket):
-                    objects[(name, key)] = None
-            for name, key in list(objects):
-                target = self.data_dir / "s3" / name / _object_file(key)
-                if not target.exists():
-                    objects[(name, key)] = self.s3.get_object(Bucket=self.names[name], Key=key)[
-                        "Body"
-                    ].read()
-        for (name, key), body in objects.items():
-            if body is not None:
-                folder = self.data_dir / "s3" / name
-                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-                _atomic_write(folder / _object_file(key), body)
+            objects = None
+            if _OBJECTS in changed or self._saved_objects is None:
+                objects = {}
+                for name in self.template.buckets:
+                    bucket = self.names[name]
+                    for key in self._objects(bucket):
+                        target = self.data_dir / "s3" / name / _object_file(key)
+                        body = None
+                        if not target.exists():
+                            got = self.s3.get_object(Bucket=bucket, Key=key)
+                            body = got["Body"].read()
+                        objects[(name, key)] = body
+        if not (copies or objects is not None):
+            return
+        for name, items in copies.items():  # the tables as JSON text, each kept until it changes
+            self._saved_tables[name] = json.dumps(items, separators=(",", ":"))
+        if objects is not None:
+            for (name, key), body in objects.items():
+                if body is not None:
+                    folder = self.data_dir / "s3" / name
+                    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                    _atomic_write(folder / _object_file(key), body)
+            self._saved_objects = {(name, _object_file(key)) for name, key in objects}
+        tables = ",".join(
+            f"{json.dumps(name)}:{text}" for name, text in sorted(self._saved_tables.items())
+        )
         _atomic_write(
             self.data_dir / "dynamodb.json",
-            json.dumps({"version": 1, "tables": tables}).encode(),
+            ('{"version":1,"tables":{' + tables + "}}").encode(),
         )
-        keep = {(name, _object_file(key)) for name, key in objects}
-        for folder in (self.data_dir / "s3").glob("*"):
-            for file in folder.iterdir():
-                if (folder.name, file.name) not in keep and not file.name.endswith(".tmp"):
-                    file.unlink(missing_ok=True)
+        if objects is not None:
+            keep = self._saved_objects
+            for folder in (self.data_dir / "s3").glob("*"):
+                for file in folder.iterdir():
+                    if (folder.name, file.name) not in keep and not file.name.endswith(".tmp"):
+                        file.unlink(missing_ok=True)
 
     def restore(self) -> None:
         state_file = self.data_dir / "dynamodb.json"

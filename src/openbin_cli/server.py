@@ -153,6 +153,9 @@ class App:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY: the head and the body are two writes, and on a kept-alive connection Nagle's
+    # algorithm held the body until the client's delayed ACK, 40 ms later, on every response.
+    disable_nagle_algorithm = True
 
     def version_string(self) -> str:
         return "OpenBin"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from typing import TYPE_CHECKING
 
-from openbin.api.http import credentials, ok
 from openbin.services.usage import Usage, UsageService
 from openbin.storage import get_storage
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 
 def usage_json(usage: Usage) -> dict:
@@ -21,4 +23,7 @@ def usage_json(usage: Usage) -> dict:
 
 
 def usage(app: APIGatewayHttpResolver) -> Response:
+    # Imported here: the operator's CLI shows accounts with usage_json, without the HTTP edge.
+    from openbin.api.http import credentials, ok
+
     return ok(usage_json(UsageService(get_storage()).usage(credentials(app))))
