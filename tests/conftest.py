@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import pytest
 
 from openbin import storage as storage_module
-from openbin_cli.emulator import LocalAWS
+from openbin.observability import logger
+from openbin.settings import Settings
+from openbin_cli.emulator import FAKE_CREDENTIALS, LocalAWS
 from openbin_cli.template import Template
 from tests.support import HandlerApi, HttpApi, ServerProcess
 
@@ -15,23 +18,66 @@ def template() -> Template:
     return Template()
 
 
-@pytest.fixture
-def aws(template):
-    """moto DynamoDB and S3, tables and bucket created from template.yaml, and the functions'
-    environment from the template; everything is put back afterwards."""
+@pytest.fixture(scope="session")
+def world(template):
+    """The emulated AWS account of this worker: moto DynamoDB and S3 with the tables and bucket
+    of template.yaml, made once and shared by every test that needs AWS. Tests are isolated by
+    their data (each makes its own accounts and bins), not by a fresh account per test."""
     saved = dict(os.environ)
     local = LocalAWS(template).start()
-    os.environ.update(local.function_environment())
-    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
-    storage_module.reset()
+    environment = {**FAKE_CREDENTIALS, **local.function_environment(), **FUNCTION_OPTIONS}
+    os.environ.clear()
+    os.environ.update(saved)
+    logger.setLevel(FUNCTION_OPTIONS["POWERTOOLS_LOG_LEVEL"])  # imported before it was set
+    try:
+        yield World(local, environment)
+    finally:
+        local.stop()
+
+
+@dataclass
+class World:
+    local: LocalAWS
+    environment: dict[str, str]  # what the functions see, besides the process's own
+    worlds_made: int = 0
+
+
+FUNCTION_OPTIONS = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+
+
+@pytest.fixture
+def aws(request, world, template):
+    """The emulated account for one test, with the functions' environment. It is the worker's
+    shared one unless the test is marked ``fresh_world`` (it needs empty tables and bucket: it
+    counts every item or object). A test may change settings (environment variables), clients or
+    faults; everything is put back afterwards, and the clients are rebuilt only then."""
+    saved = dict(os.environ)
+    local = world.local
+    environment = world.environment
+    fresh = request.node.get_closest_marker("fresh_world") is not None
+    if fresh:
+        world.worlds_made += 1
+        local = LocalAWS(template, prefix=f"w{world.worlds_made}-").start()
+        environment = {**FAKE_CREDENTIALS, **local.function_environment(), **FUNCTION_OPTIONS}
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.update(environment)
+    if fresh or storage_module.get_settings() != Settings.from_env():
+        storage_module.reset()
+    settings = storage_module.get_settings()
+    storage = storage_module.get_storage()
     try:
         yield local
     finally:
-        local.stop()
-        storage_module.reset()
+        # Invocations set the functions' own variables (AWS_LAMBDA_*); only settings count.
+        changed = fresh or Settings.from_env() != settings
+        changed = changed or storage_module.get_storage() is not storage
+        if fresh:
+            local.drop()
+            local.stop()
         os.environ.clear()
         os.environ.update(saved)
+        if changed:
+            storage_module.reset()
 
 
 @pytest.fixture

@@ -4,6 +4,9 @@ repositories write (see openbin.storage.bins)."""
 
 from __future__ import annotations
 
+import json
+import random
+
 from openbin import ids
 from openbin.storage import records
 from openbin.storage.bins import BinRepository, owner_collection
@@ -64,3 +67,38 @@ def add_bins(db, bins: BinRepository, owner_id: str, collection_id: str, count: 
         ],
     )
     return made
+
+
+def realistic_record(target_bytes: int, seed: int = 7) -> dict:
+    """Nested, varied JSON (users with orders), about ``target_bytes`` long."""
+    rng = random.Random(seed)
+    words = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+        "juliet", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
+    ]  # fmt: skip
+    users, size = [], 20
+    while size < target_bytes:
+        user = {
+            "id": f"{rng.randint(1_500_000_000, 1_800_000_000):08x}{rng.getrandbits(64):016x}",
+            "name": " ".join(rng.choice(words).title() for _ in range(2)),
+            "email": f"{rng.getrandbits(40):x}@example.org",
+            "score": round(rng.uniform(-1000, 1000), 4),
+            "active": rng.random() < 0.5,
+            "tags": rng.sample(words, rng.randint(0, 5)),
+            "address": {
+                "street": f"{rng.randint(1, 9999)} {rng.choice(words).title()} Street",
+                "geo": {"lat": rng.uniform(-90, 90), "lng": rng.uniform(-180, 180)},
+            },
+            "orders": [
+                {
+                    "sku": f"{rng.getrandbits(48):012x}",
+                    "qty": rng.randint(1, 40),
+                    "price": round(rng.uniform(0.5, 500), 2),
+                    "note": None if rng.random() < 0.7 else "ünïcødé ✓ " + rng.choice(words),
+                }
+                for _ in range(rng.randint(0, 6))
+            ],
+        }
+        users.append(user)
+        size += len(json.dumps(user, ensure_ascii=False).encode()) + 2
+    return {"generatedBy": "openbin-tests", "users": users}

@@ -122,14 +122,6 @@ def event(name: str) -> dict:
 
 
 # -- fixtures ------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """``openbin serve`` on its own data dir: the CLI's "second terminal" target."""
-    process = ServerProcess(tmp_path_factory.mktemp("cli-serve")).start()
-    yield process
-    process.stop()
-
-
 @pytest.fixture
 def http(server) -> HttpApi:
     return HttpApi(server)

@@ -16,23 +16,16 @@ from collections import Counter
 
 import pytest
 
-from tests.support import HttpApi, ServerProcess
+from tests.support import HttpApi
 
 pytestmark = pytest.mark.e2e
 CLIENTS = 8
 DELETED = object()
 
 
-@pytest.fixture(scope="module")
-def soak_server(tmp_path_factory):
-    process = ServerProcess(tmp_path_factory.mktemp("soak")).start()
-    yield process
-    process.stop()
-
-
-def test_soak(soak_server):
+def test_soak(server):
     seconds = float(os.environ.get("OPENBIN_SOAK_SECONDS", "20"))
-    api = HttpApi(soak_server)
+    api = HttpApi(server)
     account = api.account("pro", requests=10_000_000)
     key = {"X-Master-Key": account.key}
     shared = api.create_bin(account, {"writer": None, "n": 0}, X_Bin_Private="false")

@@ -176,6 +176,7 @@ def change_account_after_read(monkeypatch, change):
     monkeypatch.setattr(batch, "batch_get", batch_get)
 
 
+@pytest.mark.fresh_world  # counts every object in the bucket
 def test_allowance_used_up_between_the_round_trips(handler_api, storage, monkeypatch, calls):
     account = handler_api.account("pro", requests=1)
 

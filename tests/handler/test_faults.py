@@ -28,6 +28,8 @@ from openbin import storage as storage_module
 from openbin.storage import dynamo
 from openbin_cli.emulator import skip_next_request
 
+pytestmark = pytest.mark.fresh_world  # the invariants scan every table and object
+
 UNAVAILABLE = {"message": "Service temporarily unavailable, please retry"}
 SMALL = {"kind": "small", "n": 1}
 _random = random.Random(7)

@@ -9,8 +9,12 @@ import random
 import time
 from datetime import UTC, datetime
 
+import pytest
+
 from openbin.storage.records import decompress
 from openbin_cli import ops
+
+pytestmark = pytest.mark.fresh_world  # restores act on whole tables and the whole bucket
 
 _random = random.Random(11)
 LARGE = {"items": [f"{_random.getrandbits(128):032x}" for _ in range(2000)]}  # stored in S3

@@ -15,7 +15,6 @@ from openbin.keys import (
     hash_key,
     looks_like_key,
 )
-from openbin.services.accounts import AccountService
 
 ID_SHAPE = re.compile(r"[0-9a-f]{24}")
 KEY_SHAPE = re.compile(r"\$2a\$10\$[./A-Za-z0-9]{53}")
@@ -123,29 +122,3 @@ def test_hash_key_is_deterministic_sha256():
     assert len(hash_key(key)) == 64
     assert hash_key("$2a$10$" + "a" * 53) != hash_key("$2a$10$" + "a" * 52 + "b")
     assert hash_key("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-
-
-def test_keys_table_holds_only_hashes(storage):
-    service = AccountService(storage)
-    account, master = service.create_account("free")
-    access = service.create_access_key(account.account_id, "ci", {"read": True})
-    items = storage.db.scan(TableName=storage.settings.keys_table)["Items"]
-    dumped = repr(items)
-    for key in (master, access.key):
-        assert key not in dumped
-        assert key[7:] not in dumped  # not even the random part
-    by_hash = {item["keyHash"]["S"]: item for item in items}
-    assert by_hash[hash_key(master)]["kind"] == {"S": "master"}
-    assert by_hash[hash_key(access.key)]["kind"] == {"S": "access"}
-    assert by_hash[hash_key(master)]["accountId"] == {"S": account.account_id}
-    assert by_hash[hash_key(access.key)]["accountId"] == {"S": account.account_id}
-    # No stored attribute in any table contains a key.
-    settings = storage.settings
-    tables = [
-        getattr(settings, name) for name in type(settings).model_fields if name.endswith("_table")
-    ]
-    assert len(tables) >= 6
-    for table in tables:
-        stored = repr(storage.db.scan(TableName=table)["Items"])
-        assert master not in stored
-        assert access.key not in stored
