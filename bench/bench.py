@@ -37,8 +37,10 @@ import time
 import uuid
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -312,9 +314,12 @@ def bench_overhead(ip: InProcess, quick: bool) -> dict:
         record = corpus.record("users", target, 0)
         n = reps[label]
         warm = max(3, n // 6)
-        handler_ids, bare_ids = [], []
-        samples = {k: [] for k in ("create", "create_bare", "read", "read_bare")}
-        storage_s = {"create": [], "read": []}
+        handler_ids: list[str] = []
+        bare_ids: list[str] = []
+        samples: dict[str, list[float]] = {
+            k: [] for k in ("create", "create_bare", "read", "read_bare")
+        }
+        storage_s: dict[str, list[float]] = {"create": [], "read": []}
         quiet_gc()
         for phase in ("create", "read"):
             for i in range(warm + n):
@@ -352,7 +357,8 @@ def bench_overhead(ip: InProcess, quick: bool) -> dict:
                 if phase == "read" and i == 0:
                     assert got == record, "bare read returned another record"
         gc.unfreeze()
-        out[label] = {"record_bytes": len(record), "repetitions": n}
+        row: dict[str, Any] = {"record_bytes": len(record), "repetitions": n}
+        out[label] = row
         # What the contract itself costs on top of the bare calls: a create must at least parse
         # the body to say whether it is JSON (the standard library's json.loads, nothing else).
         parse_s = []
@@ -407,7 +413,7 @@ def bench_calls(ip: InProcess) -> dict:
     updatable = h.create(key, small)
     doomed = [h.create(key, small) for _ in range(2)]
 
-    operations = []
+    operations: list[tuple[str, str | None, tuple]] = []
     for label, rec in records.items():
         operations.append((f"create {label}", "create", ("POST", "/v3/b", master, rec)))
     for label in SIZES:
@@ -491,8 +497,8 @@ def _compare(ip: InProcess, cases: dict[str, tuple], reps: int, warm: int = 5) -
     in the same round: load from other processes, which comes in bursts longer than a round,
     cancels out of it."""
     timer = ip.timer()
-    times = {name: [] for name in cases}
-    own = {name: [] for name in cases}
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    own: dict[str, list[float]] = {name: [] for name in cases}
     base = next(iter(cases))
     rng = random.Random(7)
     quiet_gc()
@@ -536,10 +542,10 @@ def bench_scaling(ip: InProcess, quick: bool) -> dict:
     master = {"X-Master-Key": key}
     record = corpus.record("users", SIZES["1KB"], 2)
     reads = {}
-    for versions in (1, 100, 1000):
+    for history in (1, 100, 1000):
         bin_id = ip.handlers.create(key, record)
-        write_history(ip, bin_id, versions)
-        reads[f"{versions} versions"] = ("GET", f"/v3/b/{bin_id}", master)
+        write_history(ip, bin_id, history)
+        reads[f"{history} versions"] = ("GET", f"/v3/b/{bin_id}", master)
     log("scaling: history written")
     versions = _compare(ip, reads, 20 if quick else 80)
 
@@ -562,7 +568,9 @@ def bench_scaling(ip: InProcess, quick: bool) -> dict:
     no_deadline()
     for name, (_, path, _) in listings.items():
         collection_id = path.split("/")[3]
-        owner = ip.storage.collections.get(collection_id).owner_id
+        collection = ip.storage.collections.get(collection_id)
+        assert collection is not None
+        owner = collection.owner_id
         samples = []
         for _ in range(5 if quick else 15):
             t0 = time.perf_counter()
@@ -632,7 +640,7 @@ def bench_stored(ip: InProcess) -> dict:
     }
     for index in bins_table.indexes:
         breakdown[f"[{index.name} entry]"] = accounting.item_size(bins_table.entry(index, item))
-    out = {}
+    out: dict[str, Any] = {}
     for label, row in [*per_size.items(), ("corpus", total)]:
         stored = row["dynamodb"] + row["s3"]
         out[label] = {
@@ -764,7 +772,7 @@ class ColdStart:
         no_deadline()
         runs = self.runs + 1
         doomed = [h.create(key, record) for _ in range(runs)]
-        plans = {
+        plans: dict[str, Callable[[int], tuple[Any, ...]]] = {
             "CreateBinFunction": lambda i: ("POST", "/v3/b", master, record),
             "ReadBinFunction": lambda i: ("GET", f"/v3/b/{bin_id}", master),
             "UpdateBinFunction": lambda i: ("PUT", f"/v3/b/{bin_id}", master, record),
@@ -777,7 +785,7 @@ class ColdStart:
             "RouteNotFoundFunction": lambda i: ("GET", "/v3/nothing-here", {}),
             "baseline": lambda i: ("GET", "/v3/usage", {}),
         }
-        events = {}
+        events: dict[str, list] = {}
         for name, plan in plans.items():
             events[name] = []
             for i in range(runs):
@@ -860,7 +868,7 @@ class ColdStart:
                 if run:
                     samples[name].append(result)
             log(f"cold start: run {run + 1}/{self.runs + 1} done")
-        out = {}
+        out: dict[str, Any] = {}
         base = median(r["total_s"] for r in samples["baseline"])
         base_cpu = median(r["cpu_s"] for r in samples["baseline"])
         for name in names:
@@ -1113,7 +1121,7 @@ def storage_cost(stored: dict) -> dict:
 
 def cost_model(results: dict) -> dict:
     overhead, calls, stored = results["overhead"], results["calls"], results["stored"]
-    out = {"prices": PRICES, "lambda_memory_gb": LAMBDA_GB, "per_million": {}}
+    out: dict[str, Any] = {"prices": PRICES, "lambda_memory_gb": LAMBDA_GB, "per_million": {}}
     for label in ("1KB", "100KB"):
         for op, name in (("create", f"create {label}"), ("read", f"read {label} (private)")):
             timing = overhead[label][op]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 FIRST = (
     "James Mary John Patricia Robert Jennifer Michael Linda William Elizabeth David Barbara "
@@ -81,7 +82,7 @@ def _sentence(rng: random.Random, low: int, high: int) -> str:
 
 
 def _order(rng: random.Random) -> dict:
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "sku": f"SKU-{rng.randrange(10000, 99999)}",
             "name": rng.choice(PRODUCTS),
@@ -183,8 +184,8 @@ def record(kind: str, target: int, seed: int) -> bytes:
     allow, without going over."""
     rng = random.Random(f"{kind}/{target}/{seed}")
     field, make = KINDS[kind]
-    doc = {"kind": kind, "generatedAt": _when(rng), "page": 1, field: []}
-    entries = doc[field]
+    entries: list[dict] = []
+    doc: dict[str, Any] = {"kind": kind, "generatedAt": _when(rng), "page": 1, field: entries}
     size = len(_dump(doc))
     index = 0
     while True:

@@ -99,6 +99,9 @@ class Api:
         headers = dict(headers or {})
         return self._send(method, path, headers, _encode(body, headers))
 
+    def _send(self, method: str, path: str, headers: dict, body: bytes) -> Reply:
+        raise NotImplementedError
+
     def get(self, path, headers=None):
         return self.request("GET", path, headers)
 
@@ -171,6 +174,7 @@ class HttpApi(Api):
     def _send(self, method, path, headers, body) -> Reply:
         # http.client sends exactly the headers given (urllib would add a form Content-Type).
         parts = urllib.parse.urlsplit(self.server.url)
+        assert parts.hostname is not None
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
         try:
             connection.request(method, path, body=body or None, headers=headers)
@@ -219,10 +223,12 @@ class ServerProcess:
             env=env,
         )
         deadline = time.monotonic() + timeout
+        stdout, stderr = self.process.stdout, self.process.stderr
+        assert stdout is not None and stderr is not None
         while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
+            line = stdout.readline()
             if not line:
-                raise RuntimeError(f"openbin serve exited: {self.process.stderr.read()}")
+                raise RuntimeError(f"openbin serve exited: {stderr.read()}")
             self.banner.append(line)
             found = re.search(r"OpenBin API: (http://\S+)/v3", line)
             if found:
@@ -267,6 +273,7 @@ class ServerProcess:
             code = self.process.wait(timeout)
         finally:
             for stream in (self.process.stdout, self.process.stderr):
-                stream.close()
+                if stream is not None:
+                    stream.close()
             self.process = None
         return code

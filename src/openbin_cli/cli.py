@@ -58,7 +58,7 @@ def serve(args: argparse.Namespace) -> int:
             )
             return 1
         host, port = httpd.server_address[:2]
-        url = f"http://{host}:{port}"
+        url = f"http://{host!s}:{port}"
         app.admin_token = data_dir.publish_server(url)
         aws.save()
         aws.autosave()

@@ -18,6 +18,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import boto3
 from moto import mock_aws
@@ -102,7 +103,7 @@ def _note_change(request) -> None:
     _dirty.set()
 
 
-BotocoreStubber.process_request = _serialised_process_request
+BotocoreStubber.process_request = _serialised_process_request  # type: ignore[method-assign]
 
 
 def _install_action_lookup_cache() -> None:
@@ -189,7 +190,7 @@ def _install_transaction_backup() -> None:
         if STOCK_TRANSACTIONS:
             return original(self, transact_items)
         saved = touched(self, transact_items)
-        ddb_models.copy = TablesAsTheyAre()
+        ddb_models.copy = TablesAsTheyAre()  # type: ignore[assignment]
         try:
             return original(self, transact_items)
         except Exception:
@@ -199,7 +200,7 @@ def _install_transaction_backup() -> None:
             ddb_models.copy = copy_module
 
     transact_write_items.__wrapped__ = original  # type: ignore[attr-defined]
-    backend.transact_write_items = transact_write_items
+    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
 _install_transaction_backup()
@@ -286,7 +287,7 @@ class LocalAWS:
         self.data_dir = Path(data_dir) if data_dir else None
         self.names = {name: f"{prefix}{name}" for name in template.tables}
         self.names.update({name: f"openbin-{prefix}{name.lower()}" for name in template.buckets})
-        self._mock = None
+        self._mock: Any = None  # moto's mock while started
         self._saved_tables: dict[str, str] = {}  # template name -> its items as JSON text
         self._saved_objects: set[tuple[str, str]] | None = None  # (bucket, file) last written
         self._saver: threading.Thread | None = None
@@ -394,7 +395,8 @@ class LocalAWS:
         the tables written since the last snapshot, and lists the bucket only if an object
         changed; encoding and writing happen after the lock is released. The first snapshot
         reads everything."""
-        if not self.data_dir:
+        data_dir = self.data_dir
+        if not data_dir:
             return
         with CALL_LOCK:
             _dirty.clear()
@@ -413,7 +415,7 @@ class LocalAWS:
                 for name in self.template.buckets:
                     bucket = self.names[name]
                     for key in self._objects(bucket):
-                        target = self.data_dir / "s3" / name / _object_file(key)
+                        target = data_dir / "s3" / name / _object_file(key)
                         body = None
                         if not target.exists():
                             got = self.s3.get_object(Bucket=bucket, Key=key)
@@ -426,7 +428,7 @@ class LocalAWS:
         if objects is not None:
             for (name, key), body in objects.items():
                 if body is not None:
-                    folder = self.data_dir / "s3" / name
+                    folder = data_dir / "s3" / name
                     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
                     _atomic_write(folder / _object_file(key), body)
             self._saved_objects = {(name, _object_file(key)) for name, key in objects}

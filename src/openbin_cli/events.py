@@ -83,7 +83,9 @@ def event_for(
     """The function that owns ``method path`` (the query string may follow the path) and the
     payload 2.0 event API Gateway would send it: what the tests and the benchmark invoke."""
     raw_path, _, raw_query = path.partition("?")
-    route, params = template.route_for(method, raw_path)
+    found = template.route_for(method, raw_path)
+    assert found is not None, "the $default route answers every request"
+    route, params = found
     event = http_api_event(
         method=method,
         raw_path=raw_path,

@@ -4,6 +4,7 @@ emulation (directly, or inside a running ``openbin serve``) or a deployed stack.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from openbin.api.usage import usage_json
 from openbin.errors import OpenBinError
@@ -109,7 +110,7 @@ def table_copy(storage: Storage, table: str, source: str) -> dict:
     db = storage.db
     schema = db.describe_table(TableName=target)["Table"]["KeySchema"]
     key_names = [k["AttributeName"] for k in schema]
-    restored = set()
+    restored: set[tuple] = set()
     written = 0
     for items in _scan(db, source):
         restored.update(_identity(item, key_names) for item in items)
@@ -144,7 +145,7 @@ def _batch_write(db, table: str, requests: list[dict]) -> None:
         pending = db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
 
-OPERATIONS = {
+OPERATIONS: dict[str, Callable[..., dict]] = {
     "account.create": account_create,
     "account.show": account_show,
     "account.set-plan": account_set_plan,

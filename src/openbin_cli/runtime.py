@@ -63,16 +63,16 @@ def isolate_invocations() -> None:
     shared = [_PerThread("current_event", True), _PerThread("lambda_context", True)]
     for descriptor in shared:
         setattr(BaseRouter, descriptor.name, descriptor)
-    BaseRouter.context = _PerThread("context", False, default=dict)
+    BaseRouter.context = _PerThread("context", False, default=dict)  # type: ignore[assignment]
 
     # Powertools assigns ``BaseRouter.current_event = ...`` on the class itself: a descriptor
     # on the metaclass takes that assignment, so it lands in the same per-thread value.
-    class PerThreadRouterMeta(type(BaseRouter)):
+    class PerThreadRouterMeta(type(BaseRouter)):  # type: ignore[misc]
         pass
 
     for descriptor in shared:
         setattr(PerThreadRouterMeta, descriptor.name, descriptor)
-    BaseRouter.__class__ = PerThreadRouterMeta
+    BaseRouter.__class__ = PerThreadRouterMeta  # type: ignore[method-assign]
 
 
 @dataclass
@@ -120,6 +120,7 @@ class FunctionRunner:
         module = sys.modules.get(module_name)
         if module is None or getattr(module, "__file__", None) != str(function.module_path):
             spec = importlib.util.spec_from_file_location(module_name, function.module_path)
+            assert spec is not None and spec.loader is not None, function.module_path
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module
             try:

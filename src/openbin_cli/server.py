@@ -156,6 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
     # TCP_NODELAY: the head and the body are two writes, and on a kept-alive connection Nagle's
     # algorithm held the body until the client's delayed ACK, 40 ms later, on every response.
     disable_nagle_algorithm = True
+    server: LocalHTTPServer  # the server that made this handler
 
     def version_string(self) -> str:
         return "OpenBin"
@@ -229,7 +230,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(size)
 
     def _read_chunked(self) -> bytes | None:
-        chunks, total = [], 0
+        chunks: list[bytes] = []
+        total = 0
         while True:
             line = self.rfile.readline(65537).split(b";")[0].strip()
             if not line or not all(c in b"0123456789abcdefABCDEF" for c in line):

@@ -20,6 +20,7 @@ Imported only by the read function, and only when a request carries ``X-JSON-Pat
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import jsonpath_ng.ext.arithmetic as _arithmetic
 import jsonpath_ng.ext.filter as _filter
@@ -60,10 +61,10 @@ def _no_arithmetic(self, datum):
     raise NotSupported()
 
 
-_jsonpath.DatumInContext.__init__ = _metered_init
-_arithmetic.Operation.find = _no_arithmetic
+_jsonpath.DatumInContext.__init__ = _metered_init  # type: ignore[method-assign]
+_arithmetic.Operation.find = _no_arithmetic  # type: ignore[method-assign]
 _filter.OPERATOR_MAP["=~"] = _re2_search
-_string.re = regex.re_module
+_string.re = regex.re_module  # type: ignore[assignment]
 
 
 def normalise(expression: str) -> str:
@@ -80,11 +81,11 @@ def _compile(expression: str):
     return ExtendedJsonPathParser().parse(expression)
 
 
-def count_values(value: object) -> int:
+def count_values(value: Any) -> int:
     """Every value in ``value``, containers and scalars, itself included."""
     if type(value) not in (dict, list):
         return 1
-    count, stack = 1, [value]
+    count, stack = 1, [value]  # JSON containers: dicts and lists
     while stack:
         node = stack.pop()
         children = node.values() if type(node) is dict else node
@@ -96,7 +97,8 @@ def count_values(value: object) -> int:
 def _sizes(value: object) -> dict[int, int]:
     """Approximate JSON size of every container in ``value``, by ``id`` (one pass)."""
     sizes: dict[int, int] = {}
-    order, stack = [], [value]
+    order: list[Any] = []
+    stack: list[Any] = [value]
     while stack:
         node = stack.pop()
         order.append(node)

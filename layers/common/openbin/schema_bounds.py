@@ -25,6 +25,9 @@ checked in linear time (hashing canonical forms) instead of jsonschema's quadrat
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import jsonschema._keywords
 import jsonschema._legacy_keywords
 import jsonschema._utils
@@ -71,6 +74,7 @@ def _metered_keyword(keyword: str, function):
     scans = keyword in INSTANCE_SCANS
     base = REFERENCE_COST if keyword in _REFERENCES else 1
 
+    @functools.wraps(function)
     def run(validator, value, instance, schema):
         if active():
             cost = base
@@ -81,7 +85,6 @@ def _metered_keyword(keyword: str, function):
             spend(cost)
         return function(validator, value, instance, schema)
 
-    run.__wrapped__ = function
     return run
 
 
@@ -89,13 +92,13 @@ def _never_crashes(keyword: str, function):
     """Arithmetic on a number beyond a double's range (``multipleOf`` on ``1e400``) is a
     mismatch, never an exception."""
 
+    @functools.wraps(function)
     def run(validator, value, instance, schema):
         try:
             yield from function(validator, value, instance, schema) or ()
         except (ArithmeticError, ValueError, TypeError):
             yield _exceptions.ValidationError(f"{instance!r} cannot be checked against {keyword}")
 
-    run.__wrapped__ = function
     return run
 
 
@@ -109,16 +112,16 @@ def _charged_error_init(self, message, *args, **kwargs):
 
 
 def _metered_function(function, cost):
+    @functools.wraps(function)
     def run(*args):
         if active():
             spend(cost(*args))
         return function(*args)
 
-    run.__wrapped__ = function
     return run
 
 
-def _canonical(value: object, counter: list[int]) -> object:
+def _canonical(value: Any, counter: list[int]) -> object:
     """A hashable form in which two values are equal exactly when JSON Schema calls them equal
     (1 == 1.0, true != 1, key order ignored)."""
     counter[0] += 1
@@ -185,18 +188,21 @@ PATCHED_FOR = "jsonschema==4.26.0"
 
 
 def _install() -> None:
-    classes = {*_validators._META_SCHEMAS.values(), *_validators._VALIDATORS.values()}
+    # Private names (not in jsonschema's stubs): the guard test fails if they move.
+    meta = _validators._META_SCHEMAS  # type: ignore[attr-defined]
+    classes = {*meta.values(), *_validators._VALIDATORS.values()}  # type: ignore[attr-defined]
     for cls in classes:
         for keyword, function in list(cls.VALIDATORS.items()):
             if not hasattr(function, "__wrapped__"):
                 if keyword == "multipleOf":
                     function = _never_crashes(keyword, function)
                 cls.VALIDATORS[keyword] = _metered_keyword(keyword, function)
-    _exceptions._Error.__init__ = _charged_error_init
-    metered_equal = _metered_function(jsonschema._utils.equal, lambda one, two: 1)
-    jsonschema._utils.equal = metered_equal  # its own recursion goes through this name
-    jsonschema._keywords.equal = metered_equal
-    jsonschema._utils.uniq = jsonschema._keywords.uniq = _unique
+    _exceptions._Error.__init__ = _charged_error_init  # type: ignore[method-assign]
+    utils, keywords = jsonschema._utils, jsonschema._keywords
+    metered_equal = _metered_function(utils.equal, lambda one, two: 1)
+    utils.equal = metered_equal  # its own recursion goes through this name
+    keywords.equal = metered_equal  # type: ignore[attr-defined]
+    utils.uniq = keywords.uniq = _unique  # type: ignore[attr-defined]
     for module in (jsonschema._utils, jsonschema._legacy_keywords, jsonschema._keywords):
         for name in (
             "find_evaluated_item_indexes_by_schema",
@@ -205,7 +211,7 @@ def _install() -> None:
             function = getattr(module, name, None)
             if function is not None and not hasattr(function, "__wrapped__"):
                 setattr(module, name, _metered_function(function, _instance_size))
-        module.re = _MeteredRegex
+        module.re = _MeteredRegex  # type: ignore[attr-defined]
 
 
 _install()

@@ -67,10 +67,10 @@ REFERENCE_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
 
 
 def _no_retrieval(uri: str):
-    raise NoSuchResource(ref=uri)
+    raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # an attrs class the stubs miss
 
 
-LOCAL_ONLY = Registry(retrieve=_no_retrieval)
+LOCAL_ONLY: Registry = Registry(retrieve=_no_retrieval)  # type: ignore[call-arg]
 ENDLESS = "the schema refers to itself without end"
 TOO_DEEP = "its references nest too deeply to follow"
 TOO_LARGE = f"its references expand to more than {MAX_EXPANSION} subschemas"
@@ -169,7 +169,8 @@ def check_schema(raw: bytes) -> tuple[object, str]:
     validator = cls(schema, registry=LOCAL_ONLY)
     try:
         with budget.metered(CHECK_STEPS):
-            for probe in ({}, [], None, {"a": [{}]}):
+            probes: tuple[object, ...] = ({}, [], None, {"a": [{}]})
+            for probe in probes:
                 for _ in validator.iter_errors(probe):
                     pass
     except RecursionError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any, overload
 
 from openbin.errors import InvalidRequest
 
@@ -14,6 +15,10 @@ CONTENT_TYPE_MESSAGE = "You need to pass Content-Type set to application/json"
 INT_DIGITS = 4000
 
 
+@overload
+def parse_bool(header_name: str, value: str | None, default: bool) -> bool: ...
+@overload
+def parse_bool(header_name: str, value: str | None, default: None) -> bool | None: ...
 def parse_bool(header_name: str, value: str | None, default: bool | None) -> bool | None:
     if value is None:
         return default
@@ -65,6 +70,7 @@ class BigNumber(float):
     ``openbin.api.http.to_json`` writes it back exactly as it was sent."""
 
     __slots__ = ("text",)
+    text: str
 
     def __new__(cls, text: str) -> BigNumber:
         number = super().__new__(cls, float(text))
@@ -108,7 +114,7 @@ def loads_exact(data: bytes) -> object:
 
 
 def depth_within(value: object, max_depth: int) -> bool:
-    stack = [(value, 1)]
+    stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > max_depth:

@@ -35,7 +35,7 @@ def create(app: APIGatewayHttpResolver) -> Response:
 
 
 def list_keys(app: APIGatewayHttpResolver) -> Response:
-    return ok([key_listing(record) for record in service().list(credentials(app))])
+    return ok([key_listing(record) for record in service().list_for(credentials(app))])
 
 
 def delete(app: APIGatewayHttpResolver, access_key_id: str) -> Response:

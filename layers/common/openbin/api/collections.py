@@ -33,7 +33,7 @@ def create_collection(app: APIGatewayHttpResolver) -> Response:
 
 
 def list_collections(app: APIGatewayHttpResolver) -> Response:
-    return ok([listing(c) for c in service().list(credentials(app))])
+    return ok([listing(c) for c in service().list_for(credentials(app))])
 
 
 def rename_collection(app: APIGatewayHttpResolver, collection_id: str) -> Response:

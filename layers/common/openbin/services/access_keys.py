@@ -83,7 +83,7 @@ class AccessKeyService:
         require_json_content_type(content_type)
         return self.issue(caller.account_id, name, parse_permissions(body))
 
-    def list(self, credentials: Credentials) -> list[KeyRecord]:
+    def list_for(self, credentials: Credentials) -> list[KeyRecord]:
         caller, _ = gate.open_account(self.storage, credentials)
         return self.storage.keys.access_keys_of(caller.account_id)
 

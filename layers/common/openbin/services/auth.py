@@ -80,7 +80,8 @@ def key_hashes(credentials: Credentials) -> tuple[str, ...]:
 def account_hint(credentials: Credentials) -> str | None:
     """The account the credentials' key names: only a hint (see ``openbin.keys``), read with
     the key and trusted only when the key's own record names the same account."""
-    return keys.account_hint(credentials.key) if credentials.present else None
+    key = credentials.key
+    return keys.account_hint(key) if key is not None else None
 
 
 def account_snapshot(caller: KeyRecord, account: Account | None) -> Account | None:

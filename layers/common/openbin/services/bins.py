@@ -213,7 +213,7 @@ class BinService:
             try:
                 storage.bins.create(bin, Charge(plan=snapshot.plan))
             except AccountChanged:  # since it was read: charge on its own, to learn why
-                account = auth.charge(storage, bin.owner_id, self.settings)
+                account = auth.charge(storage, snapshot.account_id, self.settings)
                 self._check_size(size, account.plan)
             except RevisionConflict:
                 raise Unavailable(UNAVAILABLE) from None
@@ -344,7 +344,7 @@ class BinService:
     def delete(self, credentials: Credentials, bin_id: str) -> BinDeleted:
         storage = self.storage
         opened = open_bin(storage, credentials, bin_id, auth.DELETE)
-        bin = opened.bin
+        bin: Bin | None = opened.bin
         for attempt in retry.attempts():
             if bin is None or attempt >= 2:  # after a pause: read the state again
                 bin = storage.bins.get(bin_id)
@@ -358,6 +358,7 @@ class BinService:
                 bin = conflict.current
         else:
             raise Unavailable(UNAVAILABLE)
+        assert bin is not None  # the loop ends with a deleted bin or an error
         # The bin is gone, so no new version can appear: remove the history, then the objects
         # (an object is removed only once no item points at it).
         if storage.bins.delete_versions(bin_id, history):

@@ -48,7 +48,7 @@ class CollectionService:
         self.storage.collections.put(collection)
         return collection
 
-    def list(self, credentials: Credentials) -> list[Collection]:
+    def list_for(self, credentials: Credentials) -> list[Collection]:
         """The caller's collections, oldest first."""
         caller, _ = gate.open_account(self.storage, credentials)
         return sorted(

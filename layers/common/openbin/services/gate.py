@@ -62,6 +62,7 @@ def open_bin(
     account_id = auth.authorize_bin(found.bin, caller, credentials, action)
     owner = None
     if account_id != found.bin.owner_id:  # another account's key on a public bin
+        assert found.bin.owner_id is not None  # authorize_bin refuses a bin with no owner
         owner = storage.accounts.get(found.bin.owner_id)
         auth.require_open(owner)
     account = auth.charge(storage, account_id, storage.settings, shown=caller is not None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -28,7 +29,7 @@ FAILURES = (ClientError, BotoCoreError)  # what a failed round trip raises
 @dataclass(frozen=True)
 class Storage:
     settings: Settings
-    db: object
+    db: Any  # the DynamoDB client (boto3's clients are untyped)
     accounts: AccountRepository
     keys: KeyRepository
     bins: BinRepository

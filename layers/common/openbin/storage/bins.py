@@ -77,6 +77,7 @@ def _record_attrs(ref: RecordRef) -> dict:
     if ref.inline is not None:
         attrs["rec"] = b(ref.inline)
     else:
+        assert ref.s3_key is not None, "a record is inline or an object"
         attrs["s3Key"] = s(ref.s3_key)
     return attrs
 
@@ -199,6 +200,7 @@ class BinRepository:
     def _record_update(new: RecordRef, expression: str, values: dict) -> tuple[str, dict]:
         if new.inline is not None:
             return expression + ", rec = :rec REMOVE s3Key", {**values, ":rec": b(new.inline)}
+        assert new.s3_key is not None, "a record is inline or an object"
         return expression + ", s3Key = :s3 REMOVE rec", {**values, ":s3": s(new.s3_key)}
 
     def create(self, bin: Bin, charge: Charge | None = None) -> None:
@@ -412,6 +414,7 @@ class BinRepository:
         return True
 
     def move_to_collection(self, bin: Bin, collection_id: str) -> None:
+        assert bin.owner_id is not None, "only an owned bin is in a collection"
         self._db.update_item(
             TableName=self.table,
             Key=self.key(bin.bin_id),

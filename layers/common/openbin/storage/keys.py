@@ -75,6 +75,7 @@ class KeyRepository:
     def create_access_key(self, record: KeyRecord, limit: int) -> None:
         """Store an access key, its id alias, and count it on the account, in one transaction
         that refuses a key past ``limit`` (exact under concurrent creates)."""
+        assert record.access_key_id is not None, "an access key has an id"
         try:
             write(
                 self._db.transact_write_items,
@@ -128,6 +129,7 @@ class KeyRepository:
 
     def delete_access_key(self, record: KeyRecord) -> bool:
         """Remove the key, its alias and its count; False when it was already gone."""
+        assert record.access_key_id is not None, "an access key has an id"
         try:
             write(
                 self._db.transact_write_items,
