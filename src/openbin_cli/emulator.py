@@ -436,28 +436,37 @@ class LocalAWS:
             f"{json.dumps(name)}:{text}" for name, text in sorted(self._saved_tables.items())
         )
         _atomic_write(
-            self.data_dir / "dynamodb.json",
+            data_dir / "dynamodb.json",
             ('{"version":1,"tables":{' + tables + "}}").encode(),
         )
         if objects is not None:
             keep = self._saved_objects
-            for folder in (self.data_dir / "s3").glob("*"):
+            assert keep is not None
+            for folder in (data_dir / "s3").glob("*"):
                 for file in folder.iterdir():
                     if (folder.name, file.name) not in keep and not file.name.endswith(".tmp"):
                         file.unlink(missing_ok=True)
 
     def restore(self) -> None:
+        assert self.data_dir is not None
         state_file = self.data_dir / "dynamodb.json"
         if state_file.exists():
             state = json.loads(state_file.read_text())
             for name, items in state["tables"].items():
                 if name not in self.names:
                     continue
-                for item in items:
-                    self.db.put_item(
-                        TableName=self.names[name],
-                        Item={k: _decode_value(v) for k, v in item.items()},
-                    )
+                table = self.names[name]
+                for start in range(0, len(items), 25):  # BatchWriteItem's most
+                    pending = {
+                        table: [
+                            {"PutRequest": {"Item": {k: _decode_value(v) for k, v in i.items()}}}
+                            for i in items[start : start + 25]
+                        ]
+                    }
+                    while pending:
+                        pending = self.db.batch_write_item(RequestItems=pending).get(
+                            "UnprocessedItems"
+                        )
         for folder in (self.data_dir / "s3").glob("*"):
             if folder.name not in self.names:
                 continue
