@@ -45,8 +45,15 @@ def test_jsonschema_patches_are_for_this_version_and_installed():
     from openbin import schema_bounds
 
     check_version(schema_bounds.PATCHED_FOR)
-    classes = {*validators._META_SCHEMAS.values(), *validators._VALIDATORS.values()}
-    assert classes, "jsonschema lists no validator classes where the patch looks for them"
+    # jsonschema's own drafts: the only classes in the layer's registry. Test-only libraries
+    # (openapi-schema-validator, through schemathesis) register more later, in whatever order
+    # pytest imports them; those never run in Lambda, so they are not asked about.
+    classes = {
+        cls
+        for cls in (*validators._META_SCHEMAS.values(), *validators._VALIDATORS.values())
+        if cls.__name__.startswith("Draft") and getattr(validators, cls.__name__, None) is cls
+    }
+    assert len(classes) >= 6, "jsonschema lists its drafts somewhere the patch does not look"
     for cls in classes:
         for keyword, function in cls.VALIDATORS.items():
             assert hasattr(function, "__wrapped__"), f"{cls.__name__}.{keyword} is not metered"
