@@ -1,4 +1,5 @@
-"""docs/API.md is kept true by tests: every error message it quotes is asserted by a test."""
+"""docs/API.md is kept true by tests: every error message it quotes is asserted by a test, and
+it describes every route template.yaml serves, and no other."""
 
 from __future__ import annotations
 
@@ -45,3 +46,37 @@ def test_the_reference_quotes_messages():
 @pytest.mark.parametrize("message", MESSAGES)
 def test_every_quoted_message_is_asserted_by_a_test(message):
     assert message in TESTS, f"docs/API.md quotes {message!r}, which no test asserts"
+
+
+def documented_routes() -> set[tuple[str, str]]:
+    """(method, path) for every route the reference names: ``GET /v3/b/<id>``, and a path that
+    follows it on the same line (`` `GET /v3/b/<id>`, `/v3/b/<id>/latest` ``) takes its method.
+    Placeholders are compared by position, whatever their names."""
+    routes = set()
+    for line in REFERENCE.splitlines():
+        method = None
+        for span in re.findall(r"`([^`]+)`", line):
+            named = re.fullmatch(r"(GET|POST|PUT|DELETE|PATCH) (/v3\S*)", span)
+            if named:
+                method, path = named.groups()
+            elif method and re.fullmatch(r"/v3\S*", span):
+                path = span
+            else:
+                continue
+            routes.add((method, re.sub(r"<[^>]+>", "<>", path)))
+    return routes
+
+
+def test_every_route_of_the_template_is_in_the_reference(template):
+    documented = documented_routes()
+    missing = [
+        f"{route.method} {route.path}"
+        for route in template.routes
+        if route.path.startswith("/")
+        and (route.method, re.sub(r"\{[^}]+\}", "<>", route.path)) not in documented
+    ]
+    assert not missing, f"docs/API.md does not describe {missing}"
+    served = {(r.method, re.sub(r"\{[^}]+\}", "<>", r.path)) for r in template.routes}
+    # /latest is the read route with "latest" as its version
+    extra = {r for r in documented - served if not r[1].endswith("/latest")}
+    assert not extra, f"docs/API.md describes routes the template does not serve: {extra}"

@@ -1,4 +1,4 @@
-"""API.md §1: authentication table, request allowance, plans and the order of checks."""
+"""docs/API.md §1: authentication table, request allowance, plans and the order of checks."""
 
 import pytest
 

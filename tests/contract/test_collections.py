@@ -1,4 +1,4 @@
-"""API.md §4: collections, and X-Collection-Id on create and update."""
+"""docs/API.md §4: collections, and X-Collection-Id on create and update."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""API.md §1: conventions that hold on every route."""
+"""docs/API.md §1: conventions that hold on every route."""
 
 import re
 import time

@@ -1,4 +1,4 @@
-"""API.md §3.1: POST /v3/b."""
+"""docs/API.md §3.1: POST /v3/b."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""API.md §3.4 (delete), §3.5 (versions) and §3.6 (bin metadata)."""
+"""docs/API.md §3.4 (delete), §3.5 (versions) and §3.6 (bin metadata)."""
 
 import pytest
 
@@ -19,7 +19,7 @@ def versioned(api, account, bin_id, *records):
         assert reply.status == 200
 
 
-# -- §3.4 delete ---------------------------------------------------------------------------------
+# -- docs/API.md §3.4 delete ---------------------------------------------------------------------------------
 def test_delete_bin_and_its_versions(api, owner, private_bin):
     versioned(api, owner, private_bin, {"v": 1}, {"v": 2})
     reply = api.request("DELETE", f"/v3/b/{private_bin}", {"X-Master-Key": owner.key})
@@ -83,7 +83,7 @@ def test_delete_ids(api, owner):
     assert reply.status == 404
 
 
-# -- §3.5 versions -------------------------------------------------------------------------------
+# -- docs/API.md §3.5 versions -------------------------------------------------------------------------------
 def test_count_versions(api, owner, private_bin):
     headers = {"X-Master-Key": owner.key}
     reply = api.get(f"/v3/b/{private_bin}/versions/count", headers)
@@ -168,7 +168,7 @@ def test_delete_versions_needs_the_owners_master_key(api, owner, other, public_b
         assert (reply.status, reply.json()) == (401, expected)
 
 
-# -- §3.6 metadata -------------------------------------------------------------------------------
+# -- docs/API.md §3.6 metadata -------------------------------------------------------------------------------
 def test_rename(api, owner, private_bin):
     headers = {"X-Master-Key": owner.key, "X-Bin-Name": "renamed"}
     reply = api.request("PUT", f"/v3/b/{private_bin}/meta/name", headers)

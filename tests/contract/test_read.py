@@ -1,4 +1,4 @@
-"""API.md §2 and §3.2: GET /v3/b/<id>, /latest, /<version>; IDs and versions."""
+"""docs/API.md §2 and §3.2: GET /v3/b/<id>, /latest, /<version>; IDs and versions."""
 
 import json
 import time

@@ -1,4 +1,4 @@
-"""API.md §5: schema docs, and validation that hostile schemas cannot hang."""
+"""docs/API.md §5: schema docs, and validation that hostile schemas cannot hang."""
 
 import time
 

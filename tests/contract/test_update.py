@@ -1,4 +1,4 @@
-"""API.md §3.3: PUT /v3/b/<id>."""
+"""docs/API.md §3.3: PUT /v3/b/<id>."""
 
 from concurrent.futures import ThreadPoolExecutor
 

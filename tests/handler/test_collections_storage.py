@@ -1,4 +1,4 @@
-"""§4 and §5 checks that look inside storage: page cost and validator caching."""
+"""docs/API.md §4 and §5 checks that look inside storage: page cost and validator caching."""
 
 from collections import Counter
 

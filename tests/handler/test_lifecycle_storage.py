@@ -1,4 +1,4 @@
-"""§3.3–3.5 checks that need to look inside storage."""
+"""docs/API.md §3.3–3.5 checks that need to look inside storage."""
 
 import os
 from collections import Counter

@@ -1,4 +1,4 @@
-"""Access key routes (§6)."""
+"""Access key routes (docs/API.md §6)."""
 
 from __future__ import annotations
 

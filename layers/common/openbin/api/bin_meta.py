@@ -1,4 +1,4 @@
-"""Routes of §3.5 (versions) and §3.6 (bin metadata)."""
+"""Routes of docs/API.md §3.5 (versions) and §3.6 (bin metadata)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Bin routes (§3.1–3.4): turn the request into a domain call and the result into the JSONBin
-shape."""
+"""Bin routes (docs/API.md §3.1–3.4): turn the request into a domain call and the result
+into the JSONBin shape."""
 
 from __future__ import annotations
 

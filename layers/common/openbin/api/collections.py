@@ -1,4 +1,4 @@
-"""Collection routes (§4)."""
+"""Collection routes (docs/API.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Schema doc routes (§5)."""
+"""Schema doc routes (docs/API.md §5)."""
 
 from __future__ import annotations
 

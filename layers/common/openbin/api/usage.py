@@ -1,4 +1,4 @@
-"""The usage route (§6b, beyond JSONBin)."""
+"""The usage route (docs/API.md §6b, beyond JSONBin)."""
 
 from __future__ import annotations
 

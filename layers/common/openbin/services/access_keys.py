@@ -1,4 +1,4 @@
-"""§6 Access keys (master key only): create, list, delete."""
+"""docs/API.md §6 Access keys (master key only): create, list, delete."""
 
 from __future__ import annotations
 

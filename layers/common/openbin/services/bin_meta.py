@@ -1,4 +1,4 @@
-"""§3.5 and §3.6: a bin's version history as a whole, and its name and privacy."""
+"""docs/API.md §3.5 and §3.6: a bin's version history as a whole, and its name and privacy."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""§4 Collections: create, list, rename, list their bins, attach and detach schema docs."""
+"""docs/API.md §4 Collections: create, list, rename, list their bins, attach and detach
+schema docs."""
 
 from __future__ import annotations
 

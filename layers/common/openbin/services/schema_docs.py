@@ -1,4 +1,5 @@
-"""§5 Schema docs: create, read, replace, rename. Validation itself is in openbin.schemas."""
+"""docs/API.md §5 Schema docs: create, read, replace, rename. Validation itself is in
+openbin.schemas."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""§6b Usage (beyond JSONBin): where the caller's account stands."""
+"""docs/API.md §6b Usage (beyond JSONBin): where the caller's account stands."""
 
 from __future__ import annotations
 
