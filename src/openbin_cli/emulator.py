@@ -120,6 +120,61 @@ def _install_action_lookup_cache() -> None:
 _install_action_lookup_cache()
 
 
+def _install_update_expression_cache() -> None:
+    """moto (5.2.5) parses an UpdateExpression on every UpdateItem (every request's charge) and
+    transaction update, deep-copies the tree, then validates it. The functions send a handful
+    of distinct expressions, so each parse is kept (pickled) and every call gets its own fresh
+    tree from it; the tree is copied the same way (pickle rebuilds these plain node objects 3x
+    faster than ``copy.deepcopy``). An expression that fails to parse is not kept: it fails the
+    same way every time. With the traversal fix below, an emulated charge (UpdateItem through
+    boto3) takes 2.1 ms of CPU instead of 2.65."""
+    import copy as copy_module
+    import pickle
+
+    from moto.dynamodb.parsing import ast_nodes, expressions, validators
+
+    # These modules carry no types (moto marks them ``type: ignore``).
+    Node: Any = ast_nodes.Node  # type: ignore[attr-defined]
+    DepthFirstTraverser: Any = ast_nodes.DepthFirstTraverser  # type: ignore[attr-defined]
+    UpdateExpressionParser: Any = expressions.UpdateExpressionParser  # type: ignore[attr-defined]
+
+    parse = UpdateExpressionParser.make
+    kept: dict[str, bytes] = {}
+
+    def make(expression: str):
+        blob = kept.get(expression)
+        if blob is None:
+            tree = parse(expression)
+            blob = pickle.dumps(tree, pickle.HIGHEST_PROTOCOL)
+            if len(kept) < 4096:
+                kept[expression] = blob
+        return pickle.loads(blob)  # noqa: S301 (our own bytes, made just above)
+
+    def copy_tree(value, memo=None):
+        if isinstance(value, Node):
+            return pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))  # noqa: S301
+        return copy_module.deepcopy(value, memo)
+
+    # Validating a tree runs a dozen traversals; at every node each asks which node types it
+    # processes, building that tuple anew from a dict of bound methods (a fifth of the time).
+    # The types are the class's own (every _processing_map is a literal of classes).
+    kinds: dict[type, tuple[type, ...]] = {}
+
+    def nodes_to_be_processed(self) -> tuple[type, ...]:
+        found = kinds.get(type(self))
+        if found is None:
+            found = kinds[type(self)] = tuple(self._processing_map())
+        return found
+
+    make.__wrapped__ = parse  # type: ignore[attr-defined]
+    UpdateExpressionParser.make = make
+    setattr(validators, "deepcopy", copy_tree)  # noqa: B010 (its annotation is copy's own)
+    DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed
+
+
+_install_update_expression_cache()
+
+
 # -- transactions that cost what DynamoDB's do ----------------------------------------------------
 # Stock moto (5.2.5) backs up every table a TransactWriteItems touches with a deepcopy of the
 # whole table, so a transaction costs O(items in the table): a local create took 279 ms after

@@ -4,6 +4,8 @@ reads moto's tables directly, agreeing with what the API returns for the same it
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 from moto.core import responses as moto_responses
 from moto.core.botocore_stubber import BotocoreStubber
@@ -23,6 +25,45 @@ def test_moto_patches_are_for_this_version_and_installed():
     from moto.dynamodb import models
 
     assert models.copy.__name__ == "copy"  # moto's module still copies through this name
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    assert hasattr(UpdateExpressionParser.make, "__wrapped__")
+    assert validators.deepcopy.__module__ == "openbin_cli.emulator"
+    assert "UpdateExpressionParser.make(" in inspect.getsource(models.DynamoDBBackend.update_item)
+    assert "deepcopy(expression)" in inspect.getsource(validators.Validator.__init__)
+
+
+def test_a_kept_update_expression_gives_each_call_its_own_tree(aws):
+    """The parse cache hands out fresh trees: one expression on items in different states
+    (a missing attribute, then a present one), and a bad expression refused every time."""
+    from botocore.exceptions import ClientError
+
+    table = aws.names["AccountsTable"]
+    expression = "SET hits = if_not_exists(hits, :zero) + :one ADD seen :one"
+    values = {":zero": {"N": "0"}, ":one": {"N": "1"}}
+    for account, times in (("guard-a", 3), ("guard-b", 1)):
+        for _ in range(times):
+            aws.db.update_item(
+                TableName=table,
+                Key={"accountId": {"S": account}},
+                UpdateExpression=expression,
+                ExpressionAttributeValues=values,
+            )
+    got = {
+        account: aws.db.get_item(TableName=table, Key={"accountId": {"S": account}})["Item"]
+        for account in ("guard-a", "guard-b")
+    }
+    assert (got["guard-a"]["hits"], got["guard-a"]["seen"]) == ({"N": "3"}, {"N": "3"})
+    assert (got["guard-b"]["hits"], got["guard-b"]["seen"]) == ({"N": "1"}, {"N": "1"})
+    for _ in range(2):
+        with pytest.raises(ClientError, match="ValidationException"):
+            aws.db.update_item(
+                TableName=table,
+                Key={"accountId": {"S": "guard-a"}},
+                UpdateExpression="SET = :one",
+                ExpressionAttributeValues=values,
+            )
 
 
 def scan(db, table: str) -> list[dict]:
