@@ -35,6 +35,8 @@ def test_concurrent_invocations_never_see_each_others_requests(handler_api, eage
         reply = handler_api.get(f"/v3/b/{bin_id}?meta=false", {"X-Master-Key": account.key})
         return reply.status == 200 and reply.json() == {"n": n}
 
+    # Without the isolation, 5% of the reads see another thread's request (measured: 49 of 900,
+    # 18 of 300), so 400 fail it about 20 times over; more reads only cost time.
     with ThreadPoolExecutor(max_workers=16) as pool:
-        answers = list(pool.map(read, range(900)))
+        answers = list(pool.map(read, range(400)))
     assert answers.count(False) == 0
