@@ -16,3 +16,8 @@ def new_id(now: float | None = None) -> str:
 
 def is_id(value: str | None) -> bool:
     return value is not None and _ID_RE.fullmatch(value) is not None
+
+
+def new_revision() -> str:
+    """A bin's revision: new at every write of its record or history (conditional writes)."""
+    return secrets.token_hex(8)

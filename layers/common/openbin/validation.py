@@ -39,6 +39,11 @@ def check_name(value: str | None, header: str, thing: str, limit: int = 32) -> s
     return value
 
 
+def check_bin_name(name: str) -> None:
+    if not name.strip() or len(name) > 128:
+        raise InvalidRequest("X-Bin-Name cannot be blank or over 128 characters")
+
+
 def require_json_content_type(value: str | None) -> None:
     media_type = (value or "").split(";", 1)[0].strip().lower()
     if media_type != "application/json":

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from openbin import retry
+from openbin import ids, retry
 from openbin.errors import UNAVAILABLE, InvalidRequest, NotFound, Unavailable
 from openbin.models import Bin
 from openbin.services import auth
 from openbin.services.auth import Credentials
-from openbin.services.bins import check_bin_name, new_revision
 from openbin.services.gate import BIN_NOT_FOUND, open_bin
 from openbin.storage import Storage
 from openbin.storage.bins import RevisionConflict
-from openbin.validation import parse_bool
+from openbin.validation import check_bin_name, parse_bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +54,7 @@ class BinMetaService:
                 drop = [bin.record, *(v.record for v in history if v.version != 0)]
             freed = sum(ref.size for ref in drop)
             try:
-                storage.bins.reset_history(bin, keep, new_revision(), freed)
+                storage.bins.reset_history(bin, keep, ids.new_revision(), freed)
             except RevisionConflict as conflict:
                 bin = conflict.current or self._reread(bin_id)
                 continue

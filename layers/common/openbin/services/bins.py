@@ -4,7 +4,6 @@ ID shape → key → resource → permission → allowance → headers and body 
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from openbin import ids, retry
@@ -25,6 +24,7 @@ from openbin.storage import Storage
 from openbin.storage.batch import Wanted
 from openbin.storage.bins import AccountChanged, Charge, RevisionConflict
 from openbin.validation import (
+    check_bin_name,
     loads_exact,
     parse_bool,
     parse_record,
@@ -104,15 +104,6 @@ class BinDeleted:
     versions_deleted: int
 
 
-def new_revision() -> str:
-    return secrets.token_hex(8)
-
-
-def check_bin_name(name: str) -> None:
-    if not name.strip() or len(name) > 128:
-        raise InvalidRequest("X-Bin-Name cannot be blank or over 128 characters")
-
-
 def size_limit_message(plan: str) -> str:
     if plan == "pro":
         return "Pro users cannot create a record over 1mb"
@@ -170,7 +161,7 @@ class BinService:
             created_at=now_iso(),
             latest_version=0,
             record=record,
-            revision=new_revision(),
+            revision=ids.new_revision(),
             name=request.name,
             collection_id=checked.collection.collection_id if checked.collection else None,
         )
@@ -330,8 +321,8 @@ class BinService:
                 raise NotFound(BIN_NOT_FOUND)
             try:
                 if versioned and bin.latest_version < self.settings.max_versions:
-                    return storage.bins.append_version(bin, record, now_iso(), new_revision())
-                storage.bins.replace_latest(bin, record, new_revision())
+                    return storage.bins.append_version(bin, record, now_iso(), ids.new_revision())
+                storage.bins.replace_latest(bin, record, ids.new_revision())
             except RevisionConflict as conflict:
                 bin = conflict.current
                 continue
