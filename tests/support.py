@@ -194,15 +194,16 @@ class HttpApi(Api):
 class ServerProcess:
     """``openbin serve`` in a subprocess, on a free port and its own data dir."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
         self.data_dir = Path(data_dir)
+        self.env = env or {}  # more environment for the server
         self.process: subprocess.Popen | None = None
         self.url = ""
         self.banner: list[str] = []
         self.output: list[deque[str]] = []  # the last lines of stdout and stderr, once started
 
     def start(self, timeout: float = 60) -> ServerProcess:
-        env = dict(os.environ)
+        env = {**os.environ, **self.env}
         env.pop("OPENBIN_BINS_TABLE", None)
         self.process = subprocess.Popen(
             [

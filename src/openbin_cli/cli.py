@@ -42,7 +42,13 @@ def serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    aws = LocalAWS(template, data_dir.path).start()
+    try:
+        aws = LocalAWS(template, data_dir.path).start()
+    except BaseException:
+        data_dir.unlock()
+        raise
+    for note in aws.notes:
+        print(f"openbin: {note}", file=sys.stderr)
     try:
         configure_environment(aws, args.log_level)
         first_start = aws.is_empty()
@@ -79,8 +85,8 @@ def serve(args: argparse.Namespace) -> int:
             httpd.serve_forever(poll_interval=0.2)
         except KeyboardInterrupt:
             pass
-        # Stop accepting, let the requests in flight finish, and only then take the final
-        # snapshot (in aws.stop() below): every write that was answered is saved.
+        # Stop accepting and let the requests in flight finish (their writes are journaled as
+        # they happen); aws.stop() below then folds the journal into the snapshot.
         httpd.server_close()
         cut = httpd.drain(STOP_GRACE_SECONDS)
         if cut:
@@ -307,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
 
         args.template = TEMPLATE
     from openbin.errors import OpenBinError
+    from openbin_cli.journal import DataDirError
     from openbin_cli.targets import TargetError
 
     try:
@@ -314,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     except (CommandError, TargetError, OpenBinError) as error:
         print(f"openbin: {getattr(error, 'message', error)}", file=sys.stderr)
         return 2
+    except DataDirError as error:
+        print(f"openbin: cannot use the data dir: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

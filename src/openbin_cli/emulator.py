@@ -4,10 +4,13 @@ on disk.
 - Every emulated AWS call runs under one lock, as each DynamoDB/S3 operation is atomic on AWS:
   concurrent Lambda invocations interleave between calls, never inside one, so conditional
   writes behave as they do on AWS.
-- State lives in the data dir: ``dynamodb.json`` (every item) and ``s3/`` (one file per
-  object). A snapshot is taken at most a second after a write and at shutdown; it is written
-  atomically (objects first, then the item file, then stale objects removed), so a killed
-  server restarts on a consistent state that lacks at most the last second of writes.
+- State lives in the data dir (``openbin_cli.journal`` has the format): a snapshot
+  (``dynamodb.json``), a journal of every item each emulated write touched since
+  (``journal/``), and one file per object (``s3/``). Each write's journal entries and object
+  files are written before the write is answered, so a killed server keeps every write it
+  answered; they reach the disk (fsync) within a second. The cost of a write is the items it
+  touched, whatever the data dir holds. The journal is folded into a new snapshot in another
+  process once it outgrows the snapshot, and at start and shutdown.
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +30,7 @@ import boto3
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
+from openbin_cli import journal as journal_format
 from openbin_cli.template import Template
 
 REGION = "us-east-1"
@@ -49,13 +56,9 @@ PATCHED_FOR = "moto==5.2.5"
 
 # -- one lock around every emulated call --------------------------------------------------------
 CALL_LOCK = threading.RLock()
-_dirty = threading.Event()
-# What changed since the last snapshot, by the emulated (physical) table name; _OBJECTS for the
-# bucket, _ALL_TABLES when a write named no table we could read. Guarded by CALL_LOCK.
-_changed_tables: set[str] = set()
-_OBJECTS = "\0objects"
-_ALL_TABLES = "\0all"
 _original_process_request = BotocoreStubber.process_request
+# The persisted resources: physical table or bucket name -> the LocalAWS that keeps it.
+_persisted: dict[str, LocalAWS] = {}
 
 
 _skip = threading.local()
@@ -73,34 +76,65 @@ def _serialised_process_request(self, request):
         return None
     with CALL_LOCK:
         response = _original_process_request(self, request)
-        if request.method in ("PUT", "POST", "DELETE"):
-            _note_change(request)
+        if _persisted and request.method in ("PUT", "POST", "DELETE"):
+            status = int(response[0]) if isinstance(response, tuple) else 500  # (status, ...)
+            if 200 <= status < 300:
+                _record_write(request)
     return response
 
 
-def _note_change(request) -> None:
-    """Remember what a request may have changed (under CALL_LOCK), so that a snapshot reads
-    again only the tables that changed since the last one, and lists the bucket only when an
-    object was written or deleted."""
+def _record_write(request) -> None:
+    """Under CALL_LOCK, right after a successful write: journal the new state of every item it
+    touched, and write or remove the files of the objects it touched."""
     target = request.headers.get("X-Amz-Target", b"")
     target = target.decode() if isinstance(target, bytes) else target
-    if not target:  # S3 (the only other service emulated here)
-        _changed_tables.add(_OBJECTS)
-        _dirty.set()
+    if not target:  # S3, the only other service emulated here
+        for bucket, key in _objects_named(request):
+            keeper = _persisted.get(bucket)
+            if keeper is not None:
+                keeper._object_changed(bucket, key)
         return
     if target.rsplit(".", 1)[-1] not in _MUTATING_DYNAMODB:
         return
     try:
         body = json.loads(request.body or b"{}")
     except (TypeError, ValueError):
-        body = {}
-    named = {body.get("TableName")}
-    named.update(body.get("RequestItems", {}))  # BatchWriteItem
+        return
+    touched: list[tuple[str, dict]] = []
+    if "TableName" in body:
+        touched.append((body["TableName"], body.get("Key") or body.get("Item") or {}))
+    for table, writes in body.get("RequestItems", {}).items():  # BatchWriteItem
+        for write in writes:
+            op = write.get("PutRequest") or write.get("DeleteRequest") or {}
+            touched.append((table, op.get("Item") or op.get("Key") or {}))
     for entry in body.get("TransactItems", []):
-        named.update(op.get("TableName") for op in entry.values() if isinstance(op, dict))
-    named.discard(None)
-    _changed_tables.update(named or {_ALL_TABLES})
-    _dirty.set()
+        for kind, op in entry.items():
+            if kind != "ConditionCheck" and isinstance(op, dict) and "TableName" in op:
+                touched.append((op["TableName"], op.get("Key") or op.get("Item") or {}))
+    by_keeper: dict[LocalAWS, list[tuple[str, dict]]] = {}
+    for physical, given in touched:
+        keeper = _persisted.get(physical)
+        if keeper is not None:
+            by_keeper.setdefault(keeper, []).append((physical, given))
+    for keeper, items in by_keeper.items():
+        keeper._items_changed(items)
+
+
+def _objects_named(request) -> list[tuple[str, str]]:
+    """(bucket, key) of the objects an S3 write names: the path's key, or DeleteObjects' list."""
+    url = urllib.parse.urlsplit(request.url)
+    host_bucket = url.hostname.split(".s3", 1)[0] if url.hostname and ".s3" in url.hostname else ""
+    path = urllib.parse.unquote(url.path).lstrip("/")
+    bucket, _, key = (host_bucket, "", path) if host_bucket else path.partition("/")
+    if key:
+        return [(bucket, key)]
+    if "delete" in urllib.parse.parse_qs(url.query, keep_blank_values=True):
+        from xml.etree import ElementTree  # noqa: S405 (the request botocore just built)
+
+        body = request.body if isinstance(request.body, bytes) else b""
+        root = ElementTree.fromstring(body)  # noqa: S314
+        return [(bucket, el.text or "") for el in root.iter() if el.tag.rpartition("}")[2] == "Key"]
+    return []
 
 
 BotocoreStubber.process_request = _serialised_process_request  # type: ignore[method-assign]
@@ -343,8 +377,15 @@ class LocalAWS:
         self.names = {name: f"{prefix}{name}" for name in template.tables}
         self.names.update({name: f"openbin-{prefix}{name.lower()}" for name in template.buckets})
         self._mock: Any = None  # moto's mock while started
-        self._saved_tables: dict[str, str] = {}  # template name -> its items as JSON text
-        self._saved_objects: set[tuple[str, str]] | None = None  # (bucket, file) last written
+        self.template_names = {physical: name for name, physical in self.names.items()}
+        self.journal: journal_format.Journal | None = None
+        self.notes: list[str] = []  # what starting on the data dir dropped or migrated
+        self._snapshot_size = 0  # bytes of the snapshot the journal is measured against
+        self._keys: dict[str, list[str]] | None = None
+        self._unsynced_objects: set[Path] = set()  # object files written since the last fsync
+        fixed = os.environ.get("OPENBIN_COMPACT_AFTER_BYTES")  # a test's: regardless of size
+        self._compact_after = int(fixed) if fixed else None
+        self._compacting: subprocess.Popen | None = None
         self._saver: threading.Thread | None = None
         self._stop_saving = threading.Event()
 
@@ -358,16 +399,27 @@ class LocalAWS:
         self.s3 = boto3.client("s3", region_name=REGION)
         self._create_resources()
         if self.data_dir:
-            self.restore()
-        _dirty.clear()
+            try:
+                self.restore()
+            except BaseException:
+                self._mock.stop()
+                self._mock = None
+                raise
         return self
 
     def stop(self) -> None:
         self._stop_saving.set()
         if self._saver:
             self._saver.join()
-        if self.data_dir:
-            self.save()
+        if self.journal is not None:
+            for physical in self.names.values():
+                _persisted.pop(physical, None)
+            self.journal.close()
+            self.journal = None
+            self._wait_for_compaction()
+            assert self.data_dir is not None
+            with journal_format.folding(self.data_dir):
+                journal_format.compact(self.data_dir, self.key_names())
         if self._mock:
             self._mock.stop()
             self._mock = None
@@ -436,100 +488,146 @@ class LocalAWS:
                 )
 
     # -- persistence ----------------------------------------------------------------------------
-    def _objects(self, bucket: str) -> dict[str, str]:
-        out = {}
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            for obj in page.get("Contents", []):
-                out[obj["Key"]] = obj["ETag"]
-        return out
+    def key_names(self) -> dict[str, list[str]]:
+        """Each table's key attributes (hash, then range), by template name."""
+        if self._keys is None:
+            self._keys = {
+                name: [
+                    k["AttributeName"]
+                    for k in sorted(props["KeySchema"], key=lambda k: k["KeyType"])
+                ]
+                for name, props in self.template.tables.items()
+            }
+        return self._keys
+
+    def _items_changed(self, touched: list[tuple[str, dict]]) -> None:
+        """Journal the state of each touched item as moto now holds it (under CALL_LOCK)."""
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        journal = self.journal
+        if journal is None:
+            return
+        keys = self.key_names()
+        entries = []
+        for physical, given in touched:
+            name = self.template_names[physical]
+            names = keys[name]
+            if not all(n in given for n in names):
+                continue
+            key = {n: given[n] for n in names}
+            table = _dynamodb_backend().tables[physical]
+            hash_value = DynamoType(key[names[0]])
+            if len(names) > 1:
+                item = table.items.get(hash_value, {}).get(DynamoType(key[names[1]]))
+            else:
+                item = table.items.get(hash_value)
+            state = None if item is None else {k: _attribute_json(v) for k, v in item.attrs.items()}
+            entries.append({"t": name, "k": key, "i": state})
+        journal.append(entries)
+
+    def _object_changed(self, bucket: str, key: str) -> None:
+        """Write the object's file as moto now holds it, or remove it (under CALL_LOCK)."""
+        assert self.data_dir is not None
+        folder = self.data_dir / "s3" / self.template_names[bucket]
+        path = folder / _object_file(key)
+        found = _s3_backend().get_object(bucket, key)
+        if found is None:
+            path.unlink(missing_ok=True)
+        else:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            journal_format._atomic_write(path, found.value, sync=False)
+            self._unsynced_objects.add(path)
 
     def save(self) -> None:
-        """Write a consistent snapshot of every table and object to the data dir.
-
-        Under the lock (nothing changes meanwhile) it copies, straight from moto's tables, only
-        the tables written since the last snapshot, and lists the bucket only if an object
-        changed; encoding and writing happen after the lock is released. The first snapshot
-        reads everything."""
-        data_dir = self.data_dir
-        if not data_dir:
+        """Flush the journal to the disk; fold it into a new snapshot (in another process,
+        while the server keeps serving) once it has grown past the snapshot's size."""
+        journal, data_dir = self.journal, self.data_dir
+        if journal is None or data_dir is None:
             return
         with CALL_LOCK:
-            _dirty.clear()
-            changed = set(_changed_tables)
-            _changed_tables.difference_update(self.names.values())
-            _changed_tables.difference_update((_OBJECTS, _ALL_TABLES))
-            everything = _ALL_TABLES in changed or not self._saved_tables
-            copies = {
-                name: _table_items(self.names[name])
-                for name in self.template.tables
-                if everything or self.names[name] in changed
-            }
-            objects = None
-            if _OBJECTS in changed or self._saved_objects is None:
-                objects = {}
-                for name in self.template.buckets:
-                    bucket = self.names[name]
-                    for key in self._objects(bucket):
-                        target = data_dir / "s3" / name / _object_file(key)
-                        body = None
-                        if not target.exists():
-                            got = self.s3.get_object(Bucket=bucket, Key=key)
-                            body = got["Body"].read()
-                        objects[(name, key)] = body
-        if not (copies or objects is not None):
-            return
-        for name, items in copies.items():  # the tables as JSON text, each kept until it changes
-            self._saved_tables[name] = json.dumps(items, separators=(",", ":"))
-        if objects is not None:
-            for (name, key), body in objects.items():
-                if body is not None:
-                    folder = data_dir / "s3" / name
-                    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-                    _atomic_write(folder / _object_file(key), body)
-            self._saved_objects = {(name, _object_file(key)) for name, key in objects}
-        tables = ",".join(
-            f"{json.dumps(name)}:{text}" for name, text in sorted(self._saved_tables.items())
-        )
-        _atomic_write(
-            data_dir / "dynamodb.json",
-            ('{"version":1,"tables":{' + tables + "}}").encode(),
-        )
-        if objects is not None:
-            keep = self._saved_objects
-            assert keep is not None
-            for folder in (data_dir / "s3").glob("*"):
-                for file in folder.iterdir():
-                    if (folder.name, file.name) not in keep and not file.name.endswith(".tmp"):
-                        file.unlink(missing_ok=True)
+            written, self._unsynced_objects = self._unsynced_objects, set()
+        for path in written:  # objects first: the journal may name them
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:  # deleted since
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        journal.sync()  # outside the lock: appends go on meanwhile
+        limit = self._compact_after
+        if limit is None:  # amortised: a snapshot is rewritten after as many journal bytes
+            limit = max(COMPACT_AFTER_BYTES, self._snapshot_size)
+        due = journal.size > limit
+        if due and self._compacting is None:
+            with CALL_LOCK:  # no append while the segment changes
+                closed = journal.rotate()
+            self._compacting = subprocess.Popen(  # noqa: S603 (our own module)
+                [
+                    sys.executable,
+                    "-m",
+                    "openbin_cli.journal",
+                    "compact",
+                    str(data_dir),
+                    str(closed),
+                ],
+                env={**os.environ, "OPENBIN_JOURNAL_KEYS": json.dumps(self.key_names())},
+                stdin=subprocess.DEVNULL,
+            )
+        if self._compacting is not None and self._compacting.poll() is not None:
+            self._compacting = None
+            self._snapshot_size = (data_dir / journal_format.SNAPSHOT).stat().st_size
+
+    def _wait_for_compaction(self) -> None:
+        if self._compacting is not None:
+            self._compacting.wait()
+            self._compacting = None
 
     def restore(self) -> None:
-        assert self.data_dir is not None
-        state_file = self.data_dir / "dynamodb.json"
-        if state_file.exists():
-            state = json.loads(state_file.read_text())
-            for name, items in state["tables"].items():
-                if name not in self.names:
+        """Load the data dir into the emulator straight through moto's backends (no API round
+        trip per item), fold its journal into a new snapshot, and open the next segment."""
+        data_dir = self.data_dir
+        assert data_dir is not None
+        with journal_format.folding(data_dir):
+            keys = self.key_names()
+            state = journal_format.load(data_dir, keys)  # refuses a snapshot it cannot read
+            self.notes = list(state.notes)
+            backend = _dynamodb_backend()
+            for name, physical in self.names.items():
+                if name not in self.template.tables:
                     continue
-                table = self.names[name]
-                for start in range(0, len(items), 25):  # BatchWriteItem's most
-                    pending = {
-                        table: [
-                            {"PutRequest": {"Item": {k: _decode_value(v) for k, v in i.items()}}}
-                            for i in items[start : start + 25]
-                        ]
-                    }
-                    while pending:
-                        pending = self.db.batch_write_item(RequestItems=pending).get(
-                            "UnprocessedItems"
-                        )
-        for folder in (self.data_dir / "s3").glob("*"):
-            if folder.name not in self.names:
-                continue
-            for file in folder.iterdir():
-                if file.name.endswith(".tmp"):
+                table = backend.tables[physical]
+                for item in state.items(name):
+                    table.put_item(item)
+            s3 = _s3_backend()
+            for folder in (data_dir / "s3").glob("*"):
+                if folder.name not in self.names:
                     continue
-                key = base64.urlsafe_b64decode(file.name.encode()).decode()
-                self.s3.put_object(Bucket=self.names[folder.name], Key=key, Body=file.read_bytes())
+                for file in folder.iterdir():
+                    if file.name.endswith(".tmp"):
+                        continue
+                    key = base64.urlsafe_b64decode(file.name.encode()).decode()
+                    s3.put_object(self.names[folder.name], key, file.read_bytes())
+            if state.damaged:
+                journal_format.set_aside(data_dir, state.damaged)
+                upto = max(state.damaged)
+            else:
+                upto = max([state.journal, *(n for n, _ in journal_format.segments(data_dir))])
+            snapshot = data_dir / journal_format.SNAPSHOT
+            if (
+                upto > state.journal
+                or not snapshot.exists()
+                or state.format < journal_format.FORMAT
+            ):
+                journal_format.write_snapshot(data_dir, state, upto)  # the journal folded in
+            for number, path in journal_format.segments(data_dir):
+                if number <= upto:
+                    path.unlink(missing_ok=True)
+        self._snapshot_size = snapshot.stat().st_size
+        self.journal = journal_format.Journal(data_dir, upto + 1)
+        for physical in self.names.values():
+            _persisted[physical] = self
 
     def is_empty(self) -> bool:
         return all(
@@ -538,27 +636,35 @@ class LocalAWS:
         )
 
     def autosave(self, interval: float = 1.0) -> None:
-        """Snapshot in the background, at most ``interval`` seconds after a write."""
+        """Flush the journal to the disk every ``interval`` seconds (and compact when due)."""
         if not self.data_dir:
             return
 
         def loop() -> None:
             while not self._stop_saving.wait(interval):
-                if _dirty.is_set():
-                    self.save()
+                self.save()
 
         self._saver = threading.Thread(target=loop, name="openbin-autosave", daemon=True)
         self._saver.start()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+# The journal is folded into a new snapshot once it is larger than the snapshot and than this
+# (OPENBIN_COMPACT_AFTER_BYTES overrides it; the durability tests compact every second).
+COMPACT_AFTER_BYTES = 32 * 1024 * 1024
+
+
+def _dynamodb_backend():
+    from moto.backends import get_backend
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    return get_backend("dynamodb")[DEFAULT_ACCOUNT_ID][REGION]
+
+
+def _s3_backend():
+    from moto.backends import get_backend
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    return get_backend("s3")[DEFAULT_ACCOUNT_ID]["aws"]  # the partition of us-east-1
 
 
 def wait_until(predicate, timeout: float = 10.0, step: float = 0.05) -> bool:

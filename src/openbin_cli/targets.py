@@ -7,6 +7,7 @@ import fcntl
 import json
 import os
 import secrets
+import sys
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
@@ -124,6 +125,8 @@ def offline(data_dir: DataDir, template: Template):
     from openbin_cli.emulator import LocalAWS
 
     aws = LocalAWS(template, data_dir.path).start()
+    for note in aws.notes:
+        print(f"openbin: {note}", file=sys.stderr)
     configure_environment(aws)
     try:
         yield aws
