@@ -1061,6 +1061,156 @@ def bench_throughput(seconds: float, clients: int = 8) -> dict:
     return out
 
 
+# -- 7. the local server at scale ----------------------------------------------------------------
+SCALE_BINS = 20_000
+
+
+def _server_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def bench_local_scale(quick: bool, window: float = 5.0) -> dict:
+    """``openbin serve`` from 0 to 20,000 bins (2,000 with --quick): create and read latency
+    and throughput of 1 KB records with 8 and 4 clients on the empty server and at the end; in
+    between, 8 clients fill it with 1-100 KB records (a tenth of the requests versioned updates
+    of bins already made), latency reported per tenth of the fill; then stop, restart (time to
+    ready), and the server's memory."""
+    from tests.support import HttpApi, ServerProcess
+
+    target = 2_000 if quick else SCALE_BINS
+    small = corpus.record("users", SIZES["1KB"], 4)
+    bodies = [corpus.record("users", size, 5) for size in range(1_000, 100_001, 3_300)]
+    out: dict = {"bins": target}
+    with tempfile.TemporaryDirectory(prefix="openbin-scale-") as tmp:
+        server = ServerProcess(Path(tmp)).start()
+        try:
+            api = HttpApi(server)
+            key = api.account("pro", requests=PRO_REQUESTS).key
+            host, port = server.url.removeprefix("http://").rsplit(":", 1)
+            address = (host, int(port))
+            headers = {"X-Master-Key": key, "Content-Type": "application/json"}
+            made: list[str] = []
+
+            def measure(label: str) -> dict:
+                found: dict[str, Any] = {}
+                for clients in (8, 4):
+                    create, created = load(
+                        address, lambda rng: ("POST", "/v3/b", headers, small), window, clients
+                    )
+                    fresh = [json.loads(b)["metadata"]["id"] for b in created]
+                    made.extend(fresh)
+                    read, _ = load(  # the 1 KB bins just made: the same reads at start and end
+                        address,
+                        lambda rng, fresh=fresh: (
+                            "GET",
+                            f"/v3/b/{rng.choice(fresh)}",
+                            {"X-Master-Key": key},
+                            None,
+                        ),
+                        window,
+                        clients,
+                    )
+                    found[f"{clients}_clients"] = {"create": create, "read": read}
+                # A page of the account's bins: an index Query, which moto answers by scanning
+                # every item of the table (DynamoDB reads the page alone).
+                pages = []
+                for _ in range(20):
+                    t0 = time.perf_counter()
+                    listed = api.get("/v3/c/uncategorized/bins", {"X-Master-Key": key})
+                    pages.append(time.perf_counter() - t0)
+                    assert listed.status == 200, listed.body
+                found["list_page_p50_ms"] = round(statistics.median(pages) * 1000, 1)
+                log(f"scale {label}: {found}")
+                return found
+
+            out["start"] = measure("start")
+            lock = threading.Lock()
+            fill: list[tuple[int, float]] = []  # (bins when sent, latency)
+            errors: Counter = Counter()
+
+            def filler(number: int) -> None:
+                rng = random.Random(number)
+                conn = http.client.HTTPConnection(*address, timeout=60)
+                while True:
+                    with lock:
+                        count = len(made)
+                        if count >= target:
+                            break
+                        mine = rng.choice(made) if made and rng.random() < 0.1 else None
+                    body = rng.choice(bodies)
+                    if mine:
+                        method, path = "PUT", f"/v3/b/{mine}"
+                        sent = {**headers, "X-Bin-Versioning": "true"}
+                    else:
+                        method, path, sent = "POST", "/v3/b", headers
+                    t0 = time.perf_counter()
+                    conn.request(method, path, body=body, headers=sent)
+                    response = conn.getresponse()
+                    payload = response.read()
+                    latency = time.perf_counter() - t0
+                    if response.status != 200:
+                        errors[str(response.status)] += 1
+                        continue
+                    with lock:
+                        fill.append((count, latency))
+                        if method == "POST":
+                            made.append(json.loads(payload)["metadata"]["id"])
+                conn.close()
+
+            t0 = time.monotonic()
+            workers = [threading.Thread(target=filler, args=(n,)) for n in range(8)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            elapsed = time.monotonic() - t0
+            tenths = []
+            for tenth in range(10):
+                low, high = target * tenth // 10, target * (tenth + 1) // 10
+                ordered = sorted(t for n, t in fill if low <= n < high)
+                if ordered:
+                    tenths.append(
+                        {
+                            "bins": f"{low}-{high}",
+                            "p50_ms": round(percentile(ordered, 0.5) * 1000, 1),
+                            "p99_ms": round(percentile(ordered, 0.99) * 1000, 1),
+                            "max_ms": round(ordered[-1] * 1000, 1),
+                        }
+                    )
+            out["fill"] = {
+                "requests": len(fill),
+                "seconds": round(elapsed, 1),
+                "rps": round(len(fill) / elapsed, 1),
+                "errors": dict(errors),
+                "by_tenth": tenths,
+            }
+            log(f"scale fill: {out['fill']}")
+            out["end"] = measure("end")
+            assert server.process is not None
+            out["memory_mb"] = _server_rss_mb(server.process.pid)
+            out["data_dir_mb"] = round(
+                sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file()) / 1e6, 1
+            )
+            t0 = time.monotonic()
+            server.stop()
+            out["stop_s"] = round(time.monotonic() - t0, 2)
+            t0 = time.monotonic()
+            server = ServerProcess(Path(tmp)).start(timeout=120)
+            out["restart_s"] = round(time.monotonic() - t0, 2)
+            assert server.process is not None
+            out["memory_after_restart_mb"] = _server_rss_mb(server.process.pid)
+            reread = HttpApi(server).get(f"/v3/b/{made[-1]}", {"X-Master-Key": key})
+            out["restart_reads_back"] = reread.status == 200
+        finally:
+            server.stop()
+    log(f"scale: {out}")
+    return out
+
+
 # -- cost model (docs/COST.md) -------------------------------------------------------------------
 # AWS list prices, us-east-1, as used on the date of the run (results["date"]): re-check them at
 # https://aws.amazon.com/pricing before relying on the totals.
@@ -1283,6 +1433,59 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
                 "info",
             )
         )
+    scale = results.get("scale")
+    if scale:
+        bins = scale["bins"]
+        for clients in ("8_clients", "4_clients"):
+            for op, floor in (("create", 100), ("read", 150)):
+                start, end = scale["start"][clients][op], scale["end"][clients][op]
+                ratio = end["p99_ms"] / start["p99_ms"]
+                rows.append(
+                    (
+                        f"local {op} p99 at {bins} bins / empty ({clients.replace('_', ' ')})",
+                        f"{end['p99_ms']:.1f} / {start['p99_ms']:.1f} ms = {ratio:.2f}x",
+                        "<= 1.5x",
+                        verdict(ratio <= 1.5),
+                    )
+                )
+                if clients == "8_clients":
+                    low = min(start["rps"], end["rps"])
+                    rows.append(
+                        (
+                            f"local {op}s/s 1KB, empty and at {bins} bins (8 clients)",
+                            f"{start['rps']:.0f} and {end['rps']:.0f} req/s",
+                            f">= {floor}",
+                            verdict(low >= floor),
+                        )
+                    )
+        rows.append(
+            (
+                f"local collection page at {bins} bins / empty (moto scans the index)",
+                f"{scale['end']['list_page_p50_ms']:.1f} / {scale['start']['list_page_p50_ms']:.1f}"
+                " ms p50",
+                "-",
+                "info",
+            )
+        )
+        worst = max(scale["fill"]["by_tenth"], key=lambda t: t["p99_ms"])
+        rows.append(
+            (
+                f"local fill to {bins} bins, 1-100 KB, 10% versioned (8 clients)",
+                f"{scale['fill']['rps']:.0f} req/s; worst tenth p99 {worst['p99_ms']:.0f} ms "
+                f"({worst['bins']})",
+                "-",
+                "info",
+            )
+        )
+        rows.append(
+            (
+                f"local restart at {bins} bins ({scale['data_dir_mb']:.0f} MB data dir)",
+                f"{scale['restart_s']:.1f} s; memory {scale['memory_after_restart_mb']:.0f} MB "
+                f"(serving: {scale['memory_mb']:.0f} MB)",
+                "<= 10 s",
+                verdict(scale["restart_s"] <= 10 and scale["restart_reads_back"]),
+            )
+        )
     return rows
 
 
@@ -1346,7 +1549,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     parser.add_argument(
         "--only",
-        default="overhead,calls,cold,scaling,stored,throughput",
+        default="overhead,calls,cold,scaling,stored,throughput,scale",
         help="comma-separated sections to run",
     )
     parser.add_argument("--throughput-seconds", type=float, default=10.0)
@@ -1393,6 +1596,9 @@ def main(argv=None) -> int:
             os.environ.clear()
             os.environ.update(saved_env)
 
+    if "scale" in sections:
+        log("local server at scale ...")
+        results["scale"] = bench_local_scale(args.quick)
     if "throughput" in sections:
         seconds = min(args.throughput_seconds, 3.0) if args.quick else args.throughput_seconds
         results["throughput"] = bench_throughput(seconds)

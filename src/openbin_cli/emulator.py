@@ -534,7 +534,9 @@ class LocalAWS:
         if found is None:
             path.unlink(missing_ok=True)
         else:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not folder.is_dir():  # each level private (parents=True would use the umask)
+                folder.parent.mkdir(mode=0o700, exist_ok=True)
+                folder.mkdir(mode=0o700, exist_ok=True)
             journal_format._atomic_write(path, found.value, sync=False)
             self._unsynced_objects.add(path)
 
@@ -562,7 +564,8 @@ class LocalAWS:
         due = journal.size > limit
         if due and self._compacting is None:
             with CALL_LOCK:  # no append while the segment changes
-                closed = journal.rotate()
+                closed, fd = journal.rotate()
+            journal.finish(fd)  # outside the lock: the fsync may take a while
             self._compacting = subprocess.Popen(  # noqa: S603 (our own module)
                 [
                     sys.executable,

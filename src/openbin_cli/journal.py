@@ -295,16 +295,21 @@ class Journal:
             self.unsynced = False
             os.fsync(self._fd)
 
-    def rotate(self) -> int:
-        """Close the open segment and start the next; the number of the closed one."""
-        os.fsync(self._fd)
-        os.close(self._fd)
-        closed = self.number
+    def rotate(self) -> tuple[int, int]:
+        """Start the next segment: the number of the one it closes, and its file descriptor,
+        for the caller to ``finish`` once it no longer holds the emulator's lock."""
+        closed, fd = self.number, self._fd
         self.number += 1
         self.size = 0
         self.unsynced = False
         self._fd = self._open(self.number)
-        return closed
+        return closed, fd
+
+    @staticmethod
+    def finish(fd: int) -> None:
+        """Flush a closed segment to the disk and close it."""
+        os.fsync(fd)
+        os.close(fd)
 
     def close(self) -> None:
         os.fsync(self._fd)
@@ -318,6 +323,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m openbin_cli.journal compact <data dir> <upto>", file=sys.stderr)
         return 2
     data_dir, upto = Path(argv[1]), int(argv[2])
+    os.nice(10)  # the server and its clients come first; this only has to finish eventually
     keys = json.loads(os.environ.get("OPENBIN_JOURNAL_KEYS", "{}"))
     try:
         with folding(data_dir):

@@ -164,6 +164,8 @@ def test_large_pro_record_survives_a_restart(servers, tmp_path):
     assert first.stop() == 0
     objects = list((tmp_path / "s3").glob("*/*"))
     assert len(objects) == 1  # the record lives in the emulated bucket, not in the table file
+    for path in tmp_path.rglob("*"):  # snapshot, journal and objects: the owner's only
+        assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
 
     second = servers(tmp_path)
     after = HttpApi(second).get(f"/v3/b/{bin_id}?meta=false", key)

@@ -52,7 +52,8 @@ def test_a_format_1_snapshot_is_read_and_rewritten_as_format_2(tmp_path):
 def test_compaction_folds_closed_segments_and_an_interrupted_one_is_harmless(tmp_path):
     log = Journal(tmp_path, 1)
     log.append([entry("a", 1)])
-    closed = log.rotate()
+    closed, fd = log.rotate()
+    Journal.finish(fd)
     log.append([entry("a", 2)])
     log.close()
     journal.compact(tmp_path, KEYS, closed)
@@ -84,7 +85,7 @@ def test_an_incomplete_last_entry_is_dropped_with_a_note(tmp_path):
 def test_a_damaged_entry_recovers_to_the_write_before_it_and_says_what_was_dropped(tmp_path):
     log = Journal(tmp_path, 1)
     log.append([entry("a", 1), entry("a", 2)])
-    log.rotate()
+    Journal.finish(log.rotate()[1])
     log.append([entry("a", 3)])
     log.close()
     first = journal.segment_path(tmp_path, 1)
