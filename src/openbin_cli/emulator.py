@@ -209,6 +209,51 @@ def _install_update_expression_cache() -> None:
 _install_update_expression_cache()
 
 
+def _install_response_key_cache() -> None:
+    """moto (5.2.5) serialises every answer through its model, and for every member of every
+    value it asks six alias providers which keys to try on the object, building them anew each
+    time: a third of an emulated read. For a plain dict (every DynamoDB item and answer) the
+    keys to try depend only on the member's name and shape, so they are computed once per
+    name and shape; the keys are tried in the same order with the same result."""
+    from moto.core import serialize
+
+    picker = serialize.AttributePicker
+    original_call = picker.__call__
+    missing = serialize.MISSING
+    kept: dict[tuple, tuple[tuple[str, ...], object]] = {}
+
+    def call(self, context):
+        obj = context.obj
+        if type(obj) is not dict:
+            return original_call(self, context)
+        cache_key = (type(self), tuple(self.alias_providers), id(context.shape), context.key)
+        found = kept.get(cache_key)
+        if found is None:  # the shape is kept with its keys, so its id is not reused
+            found = kept[cache_key] = (tuple(self.get_possible_keys(context)), context.shape)
+        value = None
+        for possible_key in found[0]:
+            if "." in possible_key:
+                candidate = serialize.get_value(obj, possible_key, missing)
+            else:
+                candidate = obj.get(possible_key, missing)
+            if candidate is not missing:
+                value = candidate
+                break
+        if self.response_transformers:
+            key_path = f"{context.key_path}.{context.key}"
+            for transform_path, transform in self.response_transformers.items():
+                if key_path.endswith(transform_path):
+                    value = transform(value)
+                    break
+        return value
+
+    call.__wrapped__ = original_call  # type: ignore[attr-defined]
+    picker.__call__ = call  # type: ignore[method-assign]
+
+
+_install_response_key_cache()
+
+
 # -- transactions that cost what DynamoDB's do ----------------------------------------------------
 # Stock moto (5.2.5) backs up every table a TransactWriteItems touches with a deepcopy of the
 # whole table, so a transaction costs O(items in the table): a local create took 279 ms after

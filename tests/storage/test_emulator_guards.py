@@ -32,6 +32,11 @@ def test_moto_patches_are_for_this_version_and_installed():
     assert validators.deepcopy.__module__ == "openbin_cli.emulator"
     assert "UpdateExpressionParser.make(" in inspect.getsource(models.DynamoDBBackend.update_item)
     assert "deepcopy(expression)" in inspect.getsource(validators.Validator.__init__)
+    from moto.core import serialize
+
+    assert hasattr(serialize.AttributePicker.__call__, "__wrapped__")
+    source = inspect.getsource(serialize.AttributePicker.__call__.__wrapped__)
+    assert "self.get_possible_keys(context)" in source and "response_transformers" in source
 
 
 def test_a_kept_update_expression_gives_each_call_its_own_tree(aws):
