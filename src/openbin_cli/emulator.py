@@ -16,6 +16,7 @@ on disk.
 from __future__ import annotations
 
 import base64
+import collections
 import json
 import os
 import subprocess
@@ -200,6 +201,25 @@ def _install_update_expression_cache() -> None:
             found = kinds[type(self)] = tuple(self._processing_map())
         return found
 
+    # A ConditionExpression is lexed on every call: its tokens (immutable tuples) depend only
+    # on its text, so each text is lexed once.
+    from moto.dynamodb import comparisons
+
+    condition_parser: Any = comparisons.ConditionExpressionParser
+    lex = condition_parser._lex_condition_expression
+    lexed: dict[str, tuple] = {}
+
+    def lex_condition(self):
+        tokens = lexed.get(self.condition_expression)
+        if tokens is None:
+            tokens = tuple(lex(self))
+            if len(lexed) < 4096:
+                lexed[self.condition_expression] = tokens
+        return collections.deque(tokens)
+
+    lex_condition.__wrapped__ = lex  # type: ignore[attr-defined]
+    condition_parser._lex_condition_expression = lex_condition
+
     make.__wrapped__ = parse  # type: ignore[attr-defined]
     UpdateExpressionParser.make = make
     setattr(validators, "deepcopy", copy_tree)  # noqa: B010 (its annotation is copy's own)
@@ -249,6 +269,31 @@ def _install_response_key_cache() -> None:
 
     call.__wrapped__ = original_call  # type: ignore[attr-defined]
     picker.__call__ = call  # type: ignore[method-assign]
+
+    # The serialiser builds a context object (and its dotted path) for every member before it
+    # asks the picker; for a plain dict whose keys are already known, the picker is asked
+    # directly.
+    serializer = serialize.ResponseSerializer
+    original_get_value = serializer.get_value
+
+    def get_value(self, value, key, shape):
+        chooser = self._value_picker
+        if type(value) is dict and type(chooser) in (picker, serialize.XFormedAttributePicker):
+            if not chooser.response_transformers:
+                found = kept.get((type(chooser), tuple(chooser.alias_providers), id(shape), key))
+                if found is not None:
+                    for possible_key in found[0]:
+                        if "." in possible_key:
+                            candidate = serialize.get_value(value, possible_key, missing)
+                        else:
+                            candidate = value.get(possible_key, missing)
+                        if candidate is not missing:
+                            return candidate
+                    return None
+        return original_get_value(self, value, key, shape)
+
+    get_value.__wrapped__ = original_get_value  # type: ignore[attr-defined]
+    serializer.get_value = get_value  # type: ignore[method-assign]
 
 
 _install_response_key_cache()

@@ -37,6 +37,13 @@ def test_moto_patches_are_for_this_version_and_installed():
     assert hasattr(serialize.AttributePicker.__call__, "__wrapped__")
     source = inspect.getsource(serialize.AttributePicker.__call__.__wrapped__)
     assert "self.get_possible_keys(context)" in source and "response_transformers" in source
+    get_value = serialize.ResponseSerializer.get_value
+    assert "self._value_picker(context)" in inspect.getsource(get_value.__wrapped__)
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    lex = ConditionExpressionParser._lex_condition_expression
+    assert "self.condition_expression" in inspect.getsource(lex.__wrapped__)
+    assert "_lex_condition_expression()" in inspect.getsource(ConditionExpressionParser.parse)
 
 
 def test_a_kept_update_expression_gives_each_call_its_own_tree(aws):
