@@ -60,6 +60,8 @@ CALL_LOCK = threading.RLock()
 _original_process_request = BotocoreStubber.process_request
 # The persisted resources: physical table or bucket name -> the LocalAWS that keeps it.
 _persisted: dict[str, LocalAWS] = {}
+# Tables whose index lookups are built (see _install_query_lookup): physical name -> table.
+_indexed: dict[str, Any] = {}
 
 
 _skip = threading.local()
@@ -77,7 +79,7 @@ def _serialised_process_request(self, request):
         return None
     with CALL_LOCK:
         response = _original_process_request(self, request)
-        if _persisted and request.method in ("PUT", "POST", "DELETE"):
+        if (_persisted or _indexed) and request.method in ("PUT", "POST", "DELETE"):
             status = int(response[0]) if isinstance(response, tuple) else 500  # (status, ...)
             if 200 <= status < 300:
                 _record_write(request)
@@ -112,6 +114,10 @@ def _record_write(request) -> None:
         for kind, op in entry.items():
             if kind != "ConditionCheck" and isinstance(op, dict) and "TableName" in op:
                 touched.append((op["TableName"], op.get("Key") or op.get("Item") or {}))
+    for physical, given in touched:
+        table = _indexed.get(physical)
+        if table is not None:
+            _reindex(table, given)
     by_keeper: dict[LocalAWS, list[tuple[str, dict]]] = {}
     for physical, given in touched:
         keeper = _persisted.get(physical)
@@ -383,6 +389,127 @@ def _install_transaction_backup() -> None:
 
 
 _install_transaction_backup()
+
+
+# -- queries that cost their answer, not the table ---------------------------------------------
+# moto (5.2.5) answers every Query by sorting every item of the table (Table.all_items) and
+# testing each: a page of a collection's bins cost 33 ms on an empty table and 246 ms at 20,000
+# bins. DynamoDB reads the partition alone. Here a Query sees only the items of its partition:
+# the base table's by its hash key, an index's through a lookup (index hash value -> primary
+# keys) built on the table's first index Query and kept up to date by every write after it
+# (the items each write touched, as the journal finds them). moto's own code then filters,
+# sorts and pages those items exactly as before.
+def _primary_key(item) -> tuple:
+    return (item.hash_key, item.range_key)
+
+
+def _index_value(item, attribute: str):
+    value = item.attrs.get(attribute)
+    return None if value is None else (value.type, str(value.value))
+
+
+def _build_lookup(table) -> dict:
+    lookup: dict = {}
+    for index in table.global_indexes:
+        hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+        if len(hashes) != 1:
+            continue
+        buckets: dict = {}
+        where: dict = {}
+        for item in table.all_items():
+            value = _index_value(item, hashes[0])
+            if value is not None:
+                buckets.setdefault(value, {})[_primary_key(item)] = None
+                where[_primary_key(item)] = value
+        lookup[index.name] = (hashes[0], buckets, where)
+    return lookup
+
+
+def _reindex(table, given: dict) -> None:
+    """Bring the table's index lookups up to date for one written item (under CALL_LOCK)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    lookup = table.__dict__.get("_openbin_lookup")
+    if not lookup or table.hash_key_attr not in given:
+        return
+    hash_value = DynamoType(given[table.hash_key_attr])
+    range_value = None
+    if table.range_key_attr:
+        if table.range_key_attr not in given:
+            return
+        range_value = DynamoType(given[table.range_key_attr])
+        item = table.items.get(hash_value, {}).get(range_value)
+    else:
+        item = table.items.get(hash_value)
+    key = (hash_value, range_value)
+    for attribute, buckets, where in lookup.values():
+        old = where.pop(key, None)
+        if old is not None:
+            buckets.get(old, {}).pop(key, None)
+        new = None if item is None else _index_value(item, attribute)
+        if new is not None:
+            buckets.setdefault(new, {})[key] = None
+            where[key] = new
+
+
+def _install_query_lookup() -> None:
+    import inspect
+
+    from moto.dynamodb.models.table import Table
+
+    original = Table.query
+    signature = inspect.signature(original)
+
+    def candidates(table, arguments) -> list | None:
+        index_name = arguments.get("index_name")
+        if not index_name:
+            entry = table.items.get(arguments["hash_key"])
+            if entry is None:
+                return []
+            found = list(entry.values()) if table.range_key_attr else [entry]
+            return sorted(found, key=lambda x: (x.hash_key, x.range_key))
+        conditions = arguments.get("hash_key_conditions") or []
+        if len(conditions) != 1:
+            return None
+        lookup = table.__dict__.get("_openbin_lookup")
+        if lookup is None:
+            lookup = table.__dict__["_openbin_lookup"] = _build_lookup(table)
+            _indexed[table.name] = table
+        if index_name not in lookup:
+            return None
+        attribute, buckets, _ = lookup[index_name]
+        ((name, value),) = conditions
+        if name != attribute:
+            return None
+        found = []
+        for hash_value, range_value in buckets.get((value.type, str(value.value)), {}):
+            entry = table.items.get(hash_value)
+            item = entry.get(range_value) if table.range_key_attr and entry else entry
+            if item is not None:
+                found.append(item)
+        if table.range_key_attr:
+            return sorted(found, key=lambda x: (x.hash_key, x.range_key))
+        return sorted(found, key=lambda x: x.hash_key)
+
+    def query(self, *args, **kwargs):
+        if STOCK_QUERIES:
+            return original(self, *args, **kwargs)
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        found = candidates(self, arguments)
+        if found is None:  # a shape of query this does not know: moto's own way
+            return original(self, *args, **kwargs)
+        self.all_items = lambda: found  # this call's view of the table (under CALL_LOCK)
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    query.__wrapped__ = original  # type: ignore[attr-defined]
+    Table.query = query  # type: ignore[method-assign]
+
+
+STOCK_QUERIES = False  # moto's own Query (the equivalence test compares the two)
+_install_query_lookup()
 
 
 # -- DynamoDB JSON with binary values, as plain JSON ---------------------------------------------

@@ -44,6 +44,11 @@ def test_moto_patches_are_for_this_version_and_installed():
     lex = ConditionExpressionParser._lex_condition_expression
     assert "self.condition_expression" in inspect.getsource(lex.__wrapped__)
     assert "_lex_condition_expression()" in inspect.getsource(ConditionExpressionParser.parse)
+    from moto.dynamodb.models.table import Table
+
+    query = inspect.getsource(Table.query.__wrapped__)
+    assert query.count("for item in self.all_items()") == 2, "moto's Query reads the table anew"
+    assert "index_name" in inspect.signature(Table.query.__wrapped__).parameters
 
 
 def test_a_kept_update_expression_gives_each_call_its_own_tree(aws):
