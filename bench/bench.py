@@ -1460,7 +1460,7 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
                     )
         rows.append(
             (
-                f"local collection page at {bins} bins / empty (moto scans the index)",
+                f"local collection page at {bins} bins / empty",
                 f"{scale['end']['list_page_p50_ms']:.1f} / {scale['start']['list_page_p50_ms']:.1f}"
                 " ms p50",
                 "-",
