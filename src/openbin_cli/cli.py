@@ -54,6 +54,7 @@ def serve(args: argparse.Namespace) -> int:
     # its full passes cost what the requests make, not what the data dir holds.
     gc.collect()
     gc.freeze()
+    aws.freeze_folded = True  # and so is what each compaction folds
     try:
         configure_environment(aws, args.log_level)
         first_start = aws.is_empty()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import gc
 import json
 import os
 import subprocess
@@ -600,6 +601,7 @@ class LocalAWS:
         self._snapshot_size = 0  # bytes of the snapshot the journal is measured against
         self._keys: dict[str, list[str]] | None = None
         self._unsynced_objects: set[Path] = set()  # object files written since the last fsync
+        self.freeze_folded = False  # openbin serve sets it: a long-lived process
         fixed = os.environ.get("OPENBIN_COMPACT_AFTER_BYTES")  # a test's: regardless of size
         self._compact_after = int(fixed) if fixed else None
         self._compacting: subprocess.Popen | None = None
@@ -798,6 +800,12 @@ class LocalAWS:
         if self._compacting is not None and self._compacting.poll() is not None:
             self._compacting = None
             self._snapshot_size = (data_dir / journal_format.SNAPSHOT).stat().st_size
+            if self.freeze_folded:
+                # What was folded lives as long as the server: out of the cyclic collector's
+                # way, whose full passes would otherwise grow with the data (young garbage is
+                # collected first, so little garbage is kept).
+                gc.collect(1)
+                gc.freeze()
 
     def _wait_for_compaction(self) -> None:
         if self._compacting is not None:
