@@ -316,11 +316,26 @@ _install_response_key_cache()
 STOCK_TRANSACTIONS = False
 
 
+def _item_at(table, key: dict) -> tuple[tuple, Any] | None:
+    """The primary key (hash, range) that ``key`` (request attributes) names in one of moto's
+    tables, and the item there now (None if there is none); None if ``key`` lacks a part."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    if table.hash_key_attr not in key:
+        return None
+    hash_value = DynamoType(key[table.hash_key_attr])
+    if not table.range_key_attr:
+        return (hash_value, None), table.items.get(hash_value)
+    if table.range_key_attr not in key:
+        return None
+    range_value = DynamoType(key[table.range_key_attr])
+    return (hash_value, range_value), table.items.get(hash_value, {}).get(range_value)
+
+
 def _install_transaction_backup() -> None:
     import copy as copy_module
 
     from moto.dynamodb import models as ddb_models
-    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table as MotoTable
 
     backend = ddb_models.DynamoDBBackend
@@ -345,18 +360,10 @@ def _install_transaction_backup() -> None:
             if not isinstance(op, dict) or op.get("TableName") not in backend_self.tables:
                 continue
             table = backend_self.tables[op["TableName"]]
-            key = op.get("Item") or op.get("Key") or {}
-            if table.hash_key_attr not in key:
+            found = _item_at(table, op.get("Item") or op.get("Key") or {})
+            if found is None:
                 continue
-            hash_value = DynamoType(key[table.hash_key_attr])
-            range_value = None
-            if table.range_key_attr:
-                if table.range_key_attr not in key:
-                    continue
-                range_value = DynamoType(key[table.range_key_attr])
-                current = table.items.get(hash_value, {}).get(range_value)
-            else:
-                current = table.items.get(hash_value)
+            (hash_value, range_value), current = found
             saved.append((table, hash_value, range_value, copy_module.deepcopy(current)))
         return saved
 
@@ -428,21 +435,11 @@ def _build_lookup(table) -> dict:
 
 def _reindex(table, given: dict) -> None:
     """Bring the table's index lookups up to date for one written item (under CALL_LOCK)."""
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
     lookup = table.__dict__.get("_openbin_lookup")
-    if not lookup or table.hash_key_attr not in given:
+    found = _item_at(table, given) if lookup else None
+    if found is None:
         return
-    hash_value = DynamoType(given[table.hash_key_attr])
-    range_value = None
-    if table.range_key_attr:
-        if table.range_key_attr not in given:
-            return
-        range_value = DynamoType(given[table.range_key_attr])
-        item = table.items.get(hash_value, {}).get(range_value)
-    else:
-        item = table.items.get(hash_value)
-    key = (hash_value, range_value)
+    key, item = found
     for attribute, buckets, where in lookup.values():
         old = where.pop(key, None)
         if old is not None:
@@ -721,7 +718,6 @@ class LocalAWS:
 
     def _items_changed(self, touched: list[tuple[str, dict]]) -> None:
         """Journal the state of each touched item as moto now holds it (under CALL_LOCK)."""
-        from moto.dynamodb.models.dynamo_type import DynamoType
 
         journal = self.journal
         if journal is None:
@@ -734,12 +730,8 @@ class LocalAWS:
             if not all(n in given for n in names):
                 continue
             key = {n: given[n] for n in names}
-            table = _dynamodb_backend().tables[physical]
-            hash_value = DynamoType(key[names[0]])
-            if len(names) > 1:
-                item = table.items.get(hash_value, {}).get(DynamoType(key[names[1]]))
-            else:
-                item = table.items.get(hash_value)
+            found = _item_at(_dynamodb_backend().tables[physical], key)
+            item = None if found is None else found[1]
             state = None if item is None else {k: _attribute_json(v) for k, v in item.attrs.items()}
             entries.append({"t": name, "k": key, "i": state})
         journal.append(entries)
