@@ -249,6 +249,17 @@ def _install_response_key_cache() -> None:
     missing = serialize.MISSING
     kept: dict[tuple, tuple[tuple[str, ...], object]] = {}
 
+    def first_present(obj: dict, keys: tuple[str, ...]):
+        """The value of the first key ``obj`` has (a dotted key is a path), as moto picks it."""
+        for possible_key in keys:
+            if "." in possible_key:
+                candidate = serialize.get_value(obj, possible_key, missing)
+            else:
+                candidate = obj.get(possible_key, missing)
+            if candidate is not missing:
+                return candidate
+        return None
+
     def call(self, context):
         obj = context.obj
         if type(obj) is not dict:
@@ -257,15 +268,7 @@ def _install_response_key_cache() -> None:
         found = kept.get(cache_key)
         if found is None:  # the shape is kept with its keys, so its id is not reused
             found = kept[cache_key] = (tuple(self.get_possible_keys(context)), context.shape)
-        value = None
-        for possible_key in found[0]:
-            if "." in possible_key:
-                candidate = serialize.get_value(obj, possible_key, missing)
-            else:
-                candidate = obj.get(possible_key, missing)
-            if candidate is not missing:
-                value = candidate
-                break
+        value = first_present(obj, found[0])
         if self.response_transformers:
             key_path = f"{context.key_path}.{context.key}"
             for transform_path, transform in self.response_transformers.items():
@@ -289,14 +292,7 @@ def _install_response_key_cache() -> None:
             if not chooser.response_transformers:
                 found = kept.get((type(chooser), tuple(chooser.alias_providers), id(shape), key))
                 if found is not None:
-                    for possible_key in found[0]:
-                        if "." in possible_key:
-                            candidate = serialize.get_value(value, possible_key, missing)
-                        else:
-                            candidate = value.get(possible_key, missing)
-                        if candidate is not missing:
-                            return candidate
-                    return None
+                    return first_present(value, found[0])
         return original_get_value(self, value, key, shape)
 
     get_value.__wrapped__ = original_get_value  # type: ignore[attr-defined]
