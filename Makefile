@@ -83,7 +83,7 @@ e2e: install
 soak: install
 	OPENBIN_SOAK_SECONDS=60 $(BIN)/pytest tests/e2e/test_soak.py
 
-# Performance benchmark (moto in-process, ~9 min): prints a table, writes bench/results.json.
+# Performance benchmark (moto in-process, ~6 min): prints a table, writes bench/results.json.
 # See docs/PERFORMANCE.md. Not part of `make test`.
 bench: install
 	$(BIN)/python bench/bench.py
