@@ -162,7 +162,7 @@ def _install_action_lookup_cache() -> None:
 _install_action_lookup_cache()
 
 
-def _install_update_expression_cache() -> None:
+def _install_expression_caches() -> None:
     """moto (5.2.5) parses an UpdateExpression on every UpdateItem (every request's charge) and
     transaction update, deep-copies the tree, then validates it. The functions send a handful
     of distinct expressions, so each parse is kept (pickled) and every call gets its own fresh
@@ -233,7 +233,7 @@ def _install_update_expression_cache() -> None:
     DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed
 
 
-_install_update_expression_cache()
+_install_expression_caches()
 
 
 def _install_response_key_cache() -> None:
@@ -506,42 +506,15 @@ STOCK_QUERIES = False  # moto's own Query (the equivalence test compares the two
 _install_query_lookup()
 
 
-# -- DynamoDB JSON with binary values, as plain JSON ---------------------------------------------
-def _encode_value(value: dict) -> dict:
-    ((kind, inner),) = value.items()
-    if kind == "B":
-        return {"B": base64.b64encode(bytes(inner)).decode()}
-    if kind == "BS":
-        return {"BS": [base64.b64encode(bytes(x)).decode() for x in inner]}
-    if kind == "M":
-        return {"M": {k: _encode_value(v) for k, v in inner.items()}}
-    if kind == "L":
-        return {"L": [_encode_value(v) for v in inner]}
-    return value
-
-
-def _decode_value(value: dict) -> dict:
-    ((kind, inner),) = value.items()
-    if kind == "B":
-        return {"B": base64.b64decode(inner)}
-    if kind == "BS":
-        return {"BS": [base64.b64decode(x) for x in inner]}
-    if kind == "M":
-        return {"M": {k: _decode_value(v) for k, v in inner.items()}}
-    if kind == "L":
-        return {"L": [_decode_value(v) for v in inner]}
-    return value
-
-
+# -- the data dir's encodings ------------------------------------------------------------------
 def _object_file(key: str) -> str:
     return base64.urlsafe_b64encode(key.encode()).decode()
 
 
-# -- snapshots straight from moto's tables ---------------------------------------------------------
-# Reading a table through the API serialises every item twice (moto's response, botocore's
-# parse) while the lock is held; reading moto's items is an order of magnitude cheaper. The
-# result is what a Scan returns, encoded by _encode_value (tests/unit/test_third_party_guards.py
-# compares the two, so a moto upgrade that changes its items fails there, loudly).
+# -- items straight from moto's tables -----------------------------------------------------------
+# The journal writes each item as moto holds it, encoded by _attribute_json: what a Scan returns,
+# with binary values as base64 text (tests/storage/test_emulator_guards.py compares the two for
+# every attribute type, so a moto upgrade that changes its items fails there, loudly).
 def _table_items(table_name: str) -> list[dict]:
     from moto.backends import get_backend
     from moto.core import DEFAULT_ACCOUNT_ID
@@ -551,7 +524,7 @@ def _table_items(table_name: str) -> list[dict]:
 
 
 def _attribute_json(value) -> dict:
-    """One of moto's DynamoType values as _encode_value writes it (binary as base64 text)."""
+    """One of moto's DynamoType values as DynamoDB JSON (binary as base64 text)."""
     if isinstance(value, dict):  # a nested value moto kept as it came
         from moto.dynamodb.models.dynamo_type import DynamoType
 
@@ -641,6 +614,7 @@ class LocalAWS:
         own resources do not outlive it in a shared emulation."""
         for name in self.template.tables:
             self.db.delete_table(TableName=self.names[name])
+            _indexed.pop(self.names[name], None)  # its query lookup goes with it
         for name in self.template.buckets:
             bucket = self.names[name]
             for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
@@ -714,7 +688,6 @@ class LocalAWS:
 
     def _items_changed(self, touched: list[tuple[str, dict]]) -> None:
         """Journal the state of each touched item as moto now holds it (under CALL_LOCK)."""
-
         journal = self.journal
         if journal is None:
             return
@@ -744,7 +717,7 @@ class LocalAWS:
             if not folder.is_dir():  # each level private (parents=True would use the umask)
                 folder.parent.mkdir(mode=0o700, exist_ok=True)
                 folder.mkdir(mode=0o700, exist_ok=True)
-            journal_format._atomic_write(path, found.value, sync=False)
+            journal_format.atomic_write(path, found.value, sync=False)
             self._unsynced_objects.add(path)
 
     def save(self) -> None:

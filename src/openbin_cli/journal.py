@@ -190,7 +190,7 @@ def load(data_dir: Path, keys: dict[str, list[str]]) -> State:
     return state
 
 
-def _atomic_write(path: Path, data: bytes, sync: bool = True) -> None:
+def atomic_write(path: Path, data: bytes, sync: bool = True) -> None:
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
@@ -207,7 +207,7 @@ def write_snapshot(data_dir: Path, state: State, upto: int) -> None:
         for name, items in sorted(state.tables.items())
     )
     head = json.dumps({"version": FORMAT, "journal": upto, "keys": state.keys})[:-1]
-    _atomic_write(data_dir / SNAPSHOT, (head + ',"tables":{' + tables + "}}").encode())
+    atomic_write(data_dir / SNAPSHOT, (head + ',"tables":{' + tables + "}}").encode())
 
 
 def snapshot_journal(data_dir: Path) -> int:
@@ -318,7 +318,8 @@ class Journal:
 
 def main(argv: list[str]) -> int:
     """``python -m openbin_cli.journal compact <data dir> <upto>``: the server's background
-    compaction (the key names come from the snapshot, or from the first segment's lines)."""
+    compaction. The tables' key names come in OPENBIN_JOURNAL_KEYS (JSON), as the server knows
+    them from the template; the snapshot's own list completes them."""
     if len(argv) != 3 or argv[0] != "compact":
         print("usage: python -m openbin_cli.journal compact <data dir> <upto>", file=sys.stderr)
         return 2
