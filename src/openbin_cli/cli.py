@@ -50,17 +50,18 @@ def serve(args: argparse.Namespace) -> int:
         raise
     for note in aws.notes:
         print(f"openbin: {note}", file=sys.stderr)
-    # What the data dir loaded lives as long as the server: out of the cyclic collector's way,
-    # its full passes cost what the requests make, not what the data dir holds.
-    gc.collect()
-    gc.freeze()
-    aws.freeze_folded = True  # and so is what each compaction folds
     try:
         configure_environment(aws, args.log_level)
         first_start = aws.is_empty()
         created = ops.account_create(get_storage()) if first_start else None
         app = App(template, admin_token="", quiet=args.quiet)
         app.warm()
+        # What the data dir loaded and the warmed handlers live as long as the server: out of
+        # the cyclic collector's way, so its full passes cost what the requests make, not what
+        # the data dir holds; the autosave tick keeps it so (emulator.settle_heap).
+        gc.collect()
+        gc.freeze()
+        aws.settles_heap = True
         try:
             httpd = LocalHTTPServer((args.host, args.port), app)
         except OSError as error:

@@ -567,7 +567,7 @@ class LocalAWS:
         self._snapshot_size = 0  # bytes of the snapshot the journal is measured against
         self._keys: dict[str, list[str]] | None = None
         self._unsynced_objects: set[Path] = set()  # object files written since the last fsync
-        self.freeze_folded = False  # openbin serve sets it: a long-lived process
+        self.settles_heap = False  # openbin serve sets it: a long-lived process (settle_heap)
         fixed = os.environ.get("OPENBIN_COMPACT_AFTER_BYTES")  # a test's: regardless of size
         self._compact_after = int(fixed) if fixed else None
         self._compacting: subprocess.Popen | None = None
@@ -761,12 +761,8 @@ class LocalAWS:
         if self._compacting is not None and self._compacting.poll() is not None:
             self._compacting = None
             self._snapshot_size = (data_dir / journal_format.SNAPSHOT).stat().st_size
-            if self.freeze_folded:
-                # What was folded lives as long as the server: out of the cyclic collector's
-                # way, whose full passes would otherwise grow with the data (young garbage is
-                # collected first, so little garbage is kept).
-                gc.collect(1)
-                gc.freeze()
+        if self.settles_heap:
+            settle_heap()
 
     def _wait_for_compaction(self) -> None:
         if self._compacting is not None:
@@ -836,6 +832,28 @@ class LocalAWS:
         self._saver = threading.Thread(target=loop, name="openbin-autosave", daemon=True)
         self._saver.start()
 
+
+def settle_heap(threshold: int | None = None) -> bool:
+    """Move what survived into the cyclic collector's oldest generation out of its way
+    (``gc.freeze``) once it holds ``threshold`` objects; True when it did.
+
+    Every item the server holds is a few dozen tracked objects (moto's Item, its attribute
+    dicts and values), so a full collection, which CPython runs whenever the oldest generation
+    has grown by a quarter, walks all the data: at 20,000 bins each pass stopped every request
+    for 100-290 ms. Frozen objects are skipped by every pass, so a pass costs at most what
+    survived since the last freeze. A full collection first frees the garbage cycles already
+    dead; a cycle that dies after it was frozen (one in flight at that instant) is kept for
+    good (docs/PERFORMANCE.md measures how little that is)."""
+    limit = FREEZE_AFTER_OBJECTS if threshold is None else threshold
+    if len(gc.get_objects(generation=2)) < limit:
+        return False
+    gc.collect()
+    gc.freeze()
+    return True
+
+
+# settle_heap's threshold: a full pass over this many objects takes ~15 ms on the 2-core machine.
+FREEZE_AFTER_OBJECTS = 30_000
 
 # The journal is folded into a new snapshot once it is larger than the snapshot and than this
 # (OPENBIN_COMPACT_AFTER_BYTES overrides it; the durability tests compact every second).
