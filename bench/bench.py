@@ -1115,8 +1115,9 @@ def bench_local_scale(quick: bool, window: float = 5.0) -> dict:
                         clients,
                     )
                     found[f"{clients}_clients"] = {"create": create, "read": read}
-                # A page of the account's bins: an index Query, which moto answers by scanning
-                # every item of the table (DynamoDB reads the page alone).
+                # A page of the account's uncategorized bins (all of them, at the end): an index
+                # Query, which the emulator answers from the page's own items (moto alone would
+                # sort every item of the table).
                 pages = []
                 for _ in range(20):
                     t0 = time.perf_counter()

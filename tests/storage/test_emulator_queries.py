@@ -1,7 +1,8 @@
 """The emulator's Query (openbin_cli.emulator._install_query_lookup) answers exactly what moto's
 own does, on the base table and on every index, through puts, updates that move an item to
-another partition, deletes, batch writes and transactions, page by page in both directions;
-and it reads only the partition it asks for."""
+another partition, deletes, batch writes and transactions, page by page in both directions,
+with any Limit and with start keys of items that are gone; and it reads only the partition it
+asks for, and of an index partition only the page (and the one item after it)."""
 
 from __future__ import annotations
 
@@ -44,16 +45,26 @@ def test_queries_answer_what_moto_answers_through_every_kind_of_write(aws, monke
     def check() -> None:
         for partition in owners:
             for forward in (True, False):
-                query = {
-                    "TableName": bins,
-                    "IndexName": "ByOwnerCollection",
-                    "KeyConditionExpression": "ownerCollection = :p",
-                    "ExpressionAttributeValues": {":p": {"S": partition}},
-                    "ScanIndexForward": forward,
-                    "Limit": 4,
+                for limit in (1, 4, None):
+                    query = {
+                        "TableName": bins,
+                        "IndexName": "ByOwnerCollection",
+                        "KeyConditionExpression": "ownerCollection = :p",
+                        "ExpressionAttributeValues": {":p": {"S": partition}},
+                        "ScanIndexForward": forward,
+                        **({"Limit": limit} if limit else {}),
+                    }
+                    ours, stock = both(monkeypatch, lambda query=query: pages(db, **query))
+                    assert ours == stock, (partition, forward, limit)
+                # a page after any bin id, there or not (deleted, moved, never made)
+                start = {
+                    "ownerCollection": {"S": partition},
+                    "binId": {"S": f"b{rng.randrange(62):03d}"},
                 }
-                ours, stock = both(monkeypatch, lambda query=query: pages(db, **query))
-                assert ours == stock, partition
+                query = {**query, "Limit": 3, "ExclusiveStartKey": start}
+                ours, stock = both(monkeypatch, lambda query=query: db.query(**query))
+                ours.pop("ResponseMetadata"), stock.pop("ResponseMetadata")
+                assert ours == stock, (partition, start)
         for bin_id in sorted(live)[:5]:
             query = {
                 "TableName": versions,
@@ -160,3 +171,83 @@ def test_a_query_reads_its_partition_alone(aws, monkeypatch):
     )["Items"]
     assert [item["binId"]["S"] for item in base] == ["x042"]
     assert whole_table_reads == []
+
+
+def test_an_index_without_a_range_key_pages_as_moto_does(aws, monkeypatch):
+    """KeysTable's ByAccount has a hash key alone: moto orders its partition by the table's key."""
+    db, keys = aws.db, aws.names["KeysTable"]
+    rng = random.Random(5)
+    for n in range(40):
+        db.put_item(
+            TableName=keys,
+            Item={"keyHash": {"S": f"h{rng.randrange(1000):04d}"}, "accountId": {"S": f"a{n % 3}"}},
+        )
+    for account in ("a0", "a1", "a2", "a9"):
+        for forward in (True, False):
+            for limit in (2, 5, None):
+                query = {
+                    "TableName": keys,
+                    "IndexName": "ByAccount",
+                    "KeyConditionExpression": "accountId = :a",
+                    "ExpressionAttributeValues": {":a": {"S": account}},
+                    "ScanIndexForward": forward,
+                    **({"Limit": limit} if limit else {}),
+                }
+                ours, stock = both(monkeypatch, lambda query=query: pages(db, **query))
+                assert ours == stock, (account, forward, limit)
+
+
+def test_a_page_of_a_large_partition_reads_the_page(aws, monkeypatch):
+    """Of 2,000 bins in one collection, a page of 10 hands moto 11 items (the page and the one
+    after it, which makes its LastEvaluatedKey), from the start or any start key, either way."""
+    from moto.dynamodb.models.table import Table
+
+    db, bins = aws.db, aws.names["BinsTable"]
+    for first in range(0, 2_000, 25):
+        db.batch_write_item(
+            RequestItems={
+                bins: [
+                    {
+                        "PutRequest": {
+                            "Item": {
+                                "binId": {"S": f"big{n:05d}"},
+                                "ownerCollection": {"S": "big#c"},
+                            }
+                        }
+                    }
+                    for n in range(first, first + 25)
+                ]
+            }
+        )
+    sorted_sizes: list[int] = []
+    original = Table.sorted_items
+
+    def counted(self, hash_attrs, range_attrs, items):
+        sorted_sizes.append(len(items))
+        return original(self, hash_attrs, range_attrs, items)
+
+    monkeypatch.setattr(Table, "sorted_items", counted)
+    for forward in (True, False):
+        for start in (None, "big00000", "big01234", "big01999", "big99999"):
+            query = {
+                "TableName": bins,
+                "IndexName": "ByOwnerCollection",
+                "KeyConditionExpression": "ownerCollection = :p",
+                "ExpressionAttributeValues": {":p": {"S": "big#c"}},
+                "ScanIndexForward": forward,
+                "Limit": 10,
+            }
+            if start:
+                query["ExclusiveStartKey"] = {
+                    "ownerCollection": {"S": "big#c"},
+                    "binId": {"S": start},
+                }
+            sorted_sizes.clear()
+            ours = db.query(**query)
+            assert sorted_sizes and max(sorted_sizes) <= 11, sorted_sizes
+            monkeypatch.setattr(emulator, "STOCK_QUERIES", True)
+            stock = db.query(**query)
+            monkeypatch.setattr(emulator, "STOCK_QUERIES", False)
+            for answer in (ours, stock):
+                answer.pop("ResponseMetadata")
+            assert ours == stock, (forward, start)
