@@ -3,8 +3,10 @@ wire, and the request allowance under concurrent HTTP reads. Each test runs its 
 
 from __future__ import annotations
 
+import fcntl
 import http.client
 import json
+import os
 import random
 import re
 import signal
@@ -194,12 +196,14 @@ def test_a_kill_right_after_the_answer_keeps_the_write(servers, tmp_path):
     assert remaining(after) == 9997
 
 
-def test_a_kill_under_load_while_compacting_keeps_every_acknowledged_write(servers, tmp_path):
+def kill_under_load(servers, data_dir: Path, writes: int, mid_compaction: bool = False) -> None:
     """8 clients write (creates, versioned updates, deletes; some records in S3) while the
-    journal is folded into a new snapshot every second in another process; SIGKILL in the
-    middle. After a restart every acknowledged write reads back as it was acknowledged."""
+    journal is folded into a new snapshot every second in another process; SIGKILL once
+    ``writes`` bins were written and a compaction has finished (and, ``mid_compaction``,
+    while the next one runs). After a restart every acknowledged write reads back as it was
+    acknowledged."""
     fast = {"OPENBIN_COMPACT_AFTER_BYTES": "1"}
-    first = servers(tmp_path, fast)
+    first = servers(data_dir, fast)
     api = HttpApi(first)
     account = api.account("pro")
     headers = {"X-Master-Key": account.key, "Content-Type": "application/json"}
@@ -242,22 +246,75 @@ def test_a_kill_under_load_while_compacting_keeps_every_acknowledged_write(serve
         running = [pool.submit(client, n) for n in range(8)]
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not (
-            len(latest) >= 60 and json.loads((tmp_path / "dynamodb.json").read_text())["journal"]
+            len(latest) >= writes
+            and journal_folded(data_dir)
+            and (compacting(data_dir) or not mid_compaction)
         ):
-            time.sleep(0.05)
+            time.sleep(0.01)
+        caught = compacting(data_dir)
         assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+        assert caught or not mid_compaction
         stop.set()
         for future in running:
             future.result()
-    assert len(latest) >= 60
+    assert len(latest) >= writes
 
-    second = servers(tmp_path)
+    second = servers(data_dir)
     api = HttpApi(second)
     for bin_id, record in latest.items():
         reply = api.get(f"/v3/b/{bin_id}?meta=false", {"X-Master-Key": account.key})
         found = reply.json() if reply.status == 200 else None
         allowed = [record, sent[bin_id]] if bin_id in sent else [record]
         assert found in allowed, (bin_id, reply.status)
+
+
+def journal_folded(data_dir: Path) -> bool:
+    """A compaction has folded journal segments into the snapshot."""
+    try:
+        return json.loads((data_dir / "dynamodb.json").read_text())["journal"] > 0
+    except (OSError, ValueError):  # being replaced right now
+        return False
+
+
+def compacting(data_dir: Path) -> bool:
+    """A compaction holds the data dir's journal lock right now."""
+    fd = os.open(data_dir / "journal.lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # releases the lock if it was taken
+    return False
+
+
+def test_a_kill_under_load_while_compacting_keeps_every_acknowledged_write(servers, tmp_path):
+    kill_under_load(servers, tmp_path, writes=60)
+
+
+def test_a_kill_under_load_keeps_every_acknowledged_write_in_a_large_data_dir(servers, tmp_path):
+    """The same on a data dir that already holds 20,000 items (22 MB), killed while a
+    compaction folds them all again: the compaction left running finishes before the restart
+    reads the data dir, and no item is lost."""
+    filler = [
+        {
+            "binId": {"S": f"filler{n:05d}"},
+            "ownerCollection": {"S": "filler#uncategorized"},
+            "pad": {"S": f"{n:05d}" * 200},
+        }
+        for n in range(20_000)
+    ]
+    snapshot = {
+        "version": 2,
+        "journal": 0,
+        "keys": {"BinsTable": ["binId"]},
+        "tables": {"BinsTable": filler},
+    }
+    (tmp_path / "dynamodb.json").write_text(json.dumps(snapshot))
+    kill_under_load(servers, tmp_path, writes=60, mid_compaction=True)
+    kept = json.loads((tmp_path / "dynamodb.json").read_text())["tables"]["BinsTable"]
+    by_id = {item["binId"]["S"]: item for item in kept}
+    assert [by_id.get(item["binId"]["S"]) for item in filler] == filler
 
 
 def test_a_data_dir_of_the_first_format_is_migrated(servers, tmp_path):
