@@ -30,7 +30,7 @@ def _out(payload: dict) -> None:
 def serve(args: argparse.Namespace) -> int:
     from openbin.storage import get_storage
     from openbin_cli import ops
-    from openbin_cli.emulator import LocalAWS
+    from openbin_cli.emulator import LocalAWS, server_stats, watch_collector
     from openbin_cli.server import STOP_GRACE_SECONDS, App, LocalHTTPServer
     from openbin_cli.targets import DataDir, configure_environment
     from openbin_cli.template import Template
@@ -56,12 +56,14 @@ def serve(args: argparse.Namespace) -> int:
         created = ops.account_create(get_storage()) if first_start else None
         app = App(template, admin_token="", quiet=args.quiet)
         app.warm()
+        app.stats = server_stats
         # What the data dir loaded and the warmed handlers live as long as the server: out of
         # the cyclic collector's way, so its full passes cost what the requests make, not what
         # the data dir holds; the autosave tick keeps it so (emulator.settle_heap).
         gc.collect()
         gc.freeze()
         aws.settles_heap = True
+        watch_collector()
         try:
             httpd = LocalHTTPServer((args.host, args.port), app)
         except OSError as error:

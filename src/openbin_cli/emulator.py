@@ -75,6 +75,39 @@ def skip_next_request() -> None:
     _skip.next = True
 
 
+class Pauses:
+    """How long something held everyone up: how many times, the longest, and percentiles of
+    the last 100,000 (``openbin serve`` reports them: the admin op ``server.stats``)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.longest = 0.0
+        self.recent: collections.deque[float] = collections.deque(maxlen=100_000)
+
+    def add(self, seconds: float) -> None:
+        self.count += 1
+        self.longest = max(self.longest, seconds)
+        self.recent.append(seconds)
+
+    def summary(self) -> dict:
+        ordered = sorted(self.recent)
+
+        def ms(fraction: float) -> float:
+            return round(ordered[int(fraction * (len(ordered) - 1))] * 1000, 2) if ordered else 0.0
+
+        return {
+            "count": self.count,
+            "p50_ms": ms(0.5),
+            "p99_ms": ms(0.99),
+            "max_ms": round(self.longest * 1000, 2),
+        }
+
+
+# What a request may wait for behind the emulator's lock because of the data dir: each write's
+# journal lines and object files, and the autosave tick's own moments under the lock.
+PERSISTENCE = Pauses()
+
+
 def _serialised_process_request(self, request):
     if getattr(_skip, "next", False):
         _skip.next = False
@@ -84,7 +117,10 @@ def _serialised_process_request(self, request):
         if (_persisted or _indexed) and request.method in ("PUT", "POST", "DELETE"):
             status = int(response[0]) if isinstance(response, tuple) else 500  # (status, ...)
             if 200 <= status < 300:
+                started = time.perf_counter()
                 _record_write(request)
+                if _persisted:
+                    PERSISTENCE.add(time.perf_counter() - started)
     return response
 
 
@@ -798,7 +834,9 @@ class LocalAWS:
         if journal is None or data_dir is None:
             return
         with CALL_LOCK:
+            started = time.perf_counter()
             written, self._unsynced_objects = self._unsynced_objects, set()
+            PERSISTENCE.add(time.perf_counter() - started)
         for path in written:  # objects first: the journal may name them
             try:
                 fd = os.open(path, os.O_RDONLY)
@@ -815,7 +853,9 @@ class LocalAWS:
         due = journal.size > limit
         if due and self._compacting is None:
             with CALL_LOCK:  # no append while the segment changes
+                started = time.perf_counter()
                 closed, fd = journal.rotate()
+                PERSISTENCE.add(time.perf_counter() - started)
             journal.finish(fd)  # outside the lock: the fsync may take a while
             self._compacting = subprocess.Popen(  # noqa: S603 (our own module)
                 [
@@ -902,6 +942,28 @@ class LocalAWS:
 
         self._saver = threading.Thread(target=loop, name="openbin-autosave", daemon=True)
         self._saver.start()
+
+
+# Every pass of the cyclic collector in openbin serve: each stops every thread while it runs.
+COLLECTOR_PASSES = Pauses()
+
+
+def watch_collector() -> None:
+    """Time every pass of the cyclic collector into COLLECTOR_PASSES (openbin serve)."""
+    started: list[float] = []
+
+    def timed(phase: str, _info: dict) -> None:
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            COLLECTOR_PASSES.add(time.perf_counter() - started.pop())
+
+    gc.callbacks.append(timed)
+
+
+def server_stats() -> dict:
+    """The pauses ``openbin serve`` measures about itself (the admin op ``server.stats``)."""
+    return {"persistence": PERSISTENCE.summary(), "collector": COLLECTOR_PASSES.summary()}
 
 
 def settle_heap(threshold: int | None = None) -> bool:

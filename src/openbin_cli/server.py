@@ -17,6 +17,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -61,6 +62,7 @@ class App:
         self.runner = FunctionRunner(template)
         self.admin_token = admin_token
         self.quiet = quiet
+        self.stats: Callable[[], dict] | None = None  # what the admin op server.stats answers
         cors = template.cors
         self.cors_headers = {
             "Access-Control-Allow-Origin": ",".join(cors.get("AllowOrigins", ["*"])),
@@ -144,6 +146,8 @@ class App:
                         }
                     },
                 )
+            if request["op"] == "server.stats" and self.stats is not None:
+                return _json(200, {"result": self.stats()})
             return _json(200, {"result": ops.run(get_storage(), request["op"], request["args"])})
         except OpenBinError as error:
             return _json(400, {"error": error.message})

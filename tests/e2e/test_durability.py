@@ -196,6 +196,22 @@ def test_a_kill_right_after_the_answer_keeps_the_write(servers, tmp_path):
     assert remaining(after) == 9997
 
 
+def test_the_server_measures_what_persistence_and_the_collector_hold_up(servers, tmp_path):
+    """The admin op server.stats: every write's time journaling under the emulator's lock,
+    and every pass of the cyclic collector (make bench reports both at 20,000 bins)."""
+    server = servers(tmp_path)
+    api = HttpApi(server)
+    account = api.account()
+    before = api.op("server.stats")
+    for n in range(3):
+        api.create_bin(account, {"n": n})
+    after = api.op("server.stats")
+    # a create journals its bin, version and account items: one wait per emulated write
+    assert after["persistence"]["count"] >= before["persistence"]["count"] + 3
+    assert 0 < after["persistence"]["max_ms"] < 1_000
+    assert set(after["collector"]) == {"count", "p50_ms", "p99_ms", "max_ms"}
+
+
 def kill_under_load(servers, data_dir: Path, writes: int, mid_compaction: bool = False) -> None:
     """8 clients write (creates, versioned updates, deletes; some records in S3) while the
     journal is folded into a new snapshot every second in another process; SIGKILL once

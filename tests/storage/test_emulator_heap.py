@@ -34,3 +34,11 @@ def test_settle_heap_freezes_survivors_once_there_are_enough_and_frees_dead_cycl
         assert len(gc.get_objects(generation=2)) < 1_000  # the next pass walks only what is new
     finally:
         gc.unfreeze()
+
+
+def test_pauses_keep_the_count_the_longest_and_percentiles():
+    pauses = emulator.Pauses()
+    assert pauses.summary() == {"count": 0, "p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
+    for ms in range(1, 101):
+        pauses.add(ms / 1000)
+    assert pauses.summary() == {"count": 100, "p50_ms": 50.0, "p99_ms": 99.0, "max_ms": 100.0}
