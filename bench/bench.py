@@ -1073,6 +1073,34 @@ def _server_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started that are still running (a compaction, for the server)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def observed(pid: int, run):
+    """``run()``'s result, with the server's CPU per request during it and whether a
+    background compaction (a child process) ran meanwhile: the two reasons a window at the
+    end can be slower than one at the start."""
+    cpu, busy_before = _cpu_seconds(pid), bool(_children(pid))
+    summary, bodies = run()
+    used = _cpu_seconds(pid) - cpu
+    summary["server_cpu_ms_per_request"] = round(used * 1000 / max(summary["requests"], 1), 2)
+    summary["compaction_running"] = busy_before or bool(_children(pid))
+    return summary, bodies
+
+
 def bench_local_scale(quick: bool, window: float = 5.0) -> dict:
     """``openbin serve`` from 0 to 20,000 bins (2,000 with --quick): create and read latency
     and throughput of 1 KB records with 8 and 4 clients on the empty server and at the end; in
@@ -1097,22 +1125,30 @@ def bench_local_scale(quick: bool, window: float = 5.0) -> dict:
 
             def measure(label: str) -> dict:
                 found: dict[str, Any] = {}
+                assert server.process is not None
+                pid = server.process.pid
                 for clients in (8, 4):
-                    create, created = load(
-                        address, lambda rng: ("POST", "/v3/b", headers, small), window, clients
+                    create, created = observed(
+                        pid,
+                        lambda clients=clients: load(
+                            address, lambda rng: ("POST", "/v3/b", headers, small), window, clients
+                        ),
                     )
                     fresh = [json.loads(b)["metadata"]["id"] for b in created]
                     made.extend(fresh)
-                    read, _ = load(  # the 1 KB bins just made: the same reads at start and end
-                        address,
-                        lambda rng, fresh=fresh: (
-                            "GET",
-                            f"/v3/b/{rng.choice(fresh)}",
-                            {"X-Master-Key": key},
-                            None,
+                    read, _ = observed(  # the 1 KB bins just made: the same reads at start and end
+                        pid,
+                        lambda clients=clients, fresh=fresh: load(
+                            address,
+                            lambda rng: (
+                                "GET",
+                                f"/v3/b/{rng.choice(fresh)}",
+                                {"X-Master-Key": key},
+                                None,
+                            ),
+                            window,
+                            clients,
                         ),
-                        window,
-                        clients,
                     )
                     found[f"{clients}_clients"] = {"create": create, "read": read}
                 # A page of the account's uncategorized bins (all of them, at the end): an index
@@ -1462,6 +1498,28 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
                             verdict(low >= floor),
                         )
                     )
+        cpu = scale["start"]["8_clients"]["create"].get("server_cpu_ms_per_request")
+        if cpu is not None:
+            parts, busy = [], []
+            for op in ("create", "read"):
+                start, end = scale["start"]["8_clients"][op], scale["end"]["8_clients"][op]
+                parts.append(
+                    f"{op} {start['server_cpu_ms_per_request']:.1f} -> "
+                    f"{end['server_cpu_ms_per_request']:.1f}"
+                )
+                busy += [
+                    f"{op} at {w}"
+                    for w in ("start", "end")
+                    if scale[w]["8_clients"][op]["compaction_running"]
+                ]
+            rows.append(
+                (
+                    f"local server CPU ms a request, empty -> {bins} bins (8 clients)",
+                    ", ".join(parts) + (f"; compacting during {', '.join(busy)}" if busy else ""),
+                    "-",
+                    "info",
+                )
+            )
         rows.append(
             (
                 f"local collection page at {bins} bins / empty",
