@@ -27,6 +27,7 @@ from openbin.models import (
     BinSummary,
     Collection,
     KeyRecord,
+    ListingCursor,
     RecordRef,
     SchemaDoc,
     Version,
@@ -35,6 +36,7 @@ from openbin.settings import Settings
 from openbin.storage.accounts import ChargeRefused
 from openbin.storage.batch import Found, Wanted
 from openbin.storage.bins import AccountChanged, Charge, RevisionConflict, StoredVersion
+from openbin.storage.collections import SchemaDocChanged
 from openbin.storage.keys import KeyLimitReached
 from openbin.storage.records import compress, decompress
 
@@ -265,7 +267,7 @@ class FakeBins:
         self,
         owner_id: str,
         collection_id: str | None,
-        after: str | None,
+        after: ListingCursor | None,
         ascending: bool,
         limit: int = 10,
     ) -> list[BinSummary]:
@@ -273,12 +275,14 @@ class FakeBins:
         with self._t.lock:
             mine = sorted(
                 (b for b in self._t.bins.values() if b.owner_id == owner_id),
-                key=lambda b: b.bin_id,
+                key=lambda b: (b.created_at, b.bin_id),
                 reverse=not ascending,
             )
         listed = [b for b in mine if b.collection_id == wanted]
         if after is not None:
-            listed = [b for b in listed if (b.bin_id > after) == ascending and b.bin_id != after]
+            start = (after.created_at, after.bin_id)
+            listed = [b for b in listed if ((b.created_at, b.bin_id) > start) == ascending]
+            listed = [b for b in listed if (b.created_at, b.bin_id) != start]
         return [BinSummary(b.bin_id, b.private, b.created_at, b.name) for b in listed[:limit]]
 
 
@@ -347,8 +351,14 @@ class FakeCollections:
     def rename(self, collection_id: str, name: str) -> Collection | None:
         return self._change(collection_id, name=name)
 
-    def set_schema_doc(self, collection_id: str, schema_doc_id: str | None) -> Collection | None:
-        return self._change(collection_id, schema_doc_id=schema_doc_id)
+    def set_schema_doc(
+        self, collection_id: str, schema_doc_id: str | None
+    ) -> SchemaDocChanged | None:
+        with self._t.lock:
+            stored = self._t.collections.get(collection_id)
+            previous = None if stored is None else stored.schema_doc_id
+            changed = self._change(collection_id, schema_doc_id=schema_doc_id or None)
+        return None if changed is None else SchemaDocChanged(changed, previous)
 
 
 class FakeSchemaDocs:

@@ -135,11 +135,15 @@ def test_attach_and_detach_schema_doc(api, owner):
     assert refused.status == 400
     assert refused.json()["schemaDocID"] == sid
     reply = api.request("PUT", f"/v3/c/{cid}/schemadoc/remove", {"X-Master-Key": owner.key})
-    assert reply.json()["schemaDocId"] is None
+    assert (reply.status, reply.json()["schemaDocId"]) == (200, sid)  # the one detached
     assert (
         api.post("/v3/b", {"x": 1}, {"X-Master-Key": owner.key, "X-Collection-Id": cid}).status
         == 200
     )
+    listed = api.get("/v3/c", {"X-Master-Key": owner.key}).json()
+    assert "schemaDocId" not in next(c for c in listed if c["record"] == cid)
+    again = api.request("PUT", f"/v3/c/{cid}/schemadoc/remove", {"X-Master-Key": owner.key})
+    assert (again.status, again.json()["schemaDocId"]) == (200, None)  # nothing to detach
 
 
 def test_attaching_does_not_recheck_stored_bins(api, owner):
@@ -177,34 +181,51 @@ def test_cannot_attach_another_accounts_schema(api, owner, other):
     assert (reply.status, reply.json()) == (404, {"message": "Schema Doc not found"})
 
 
-def test_list_bins_of_a_collection_ten_a_page(api, owner):
+def walk(api, headers: dict, base: str, start: str | None = None) -> list[list[dict]]:
+    """Every page of a listing (after ``start``), each after the last bin of the one before."""
+    pages, path = [], f"{base}/{start}" if start else base
+    while page := api.get(path, headers).json():
+        pages.append(page)
+        path = f"{base}/{page[-1]['record']}"
+    return pages
+
+
+def test_list_bins_of_a_collection_ten_a_page_in_creation_order(api, owner):
+    """23 bins made one after another (most within the same second, whose IDs sort at random
+    among themselves) list in the order they were made, across pages, both ways."""
     cid = new_collection(api, owner)
     made = [
         api.create_bin(owner, {"n": n}, X_Collection_Id=cid, X_Bin_Name=f"bin {n}")
         for n in range(23)
     ]
     api.create_bin(owner, {"elsewhere": True})
-    expected = sorted(made)
     headers = {"X-Master-Key": owner.key}
-    pages, path = [], f"/v3/c/{cid}/bins"
-    while True:
-        page = api.get(path, headers).json()
-        if not page:
-            break
-        pages.append(page)
-        path = f"/v3/c/{cid}/bins/{page[-1]['record']}"
+    pages = walk(api, headers, f"/v3/c/{cid}/bins")
     assert [len(p) for p in pages] == [10, 10, 3]
     listed = [item["record"] for page in pages for item in page]
-    assert listed == list(reversed(expected))  # default: descending
+    assert listed == list(reversed(made))  # default: descending, the newest first
     item = pages[0][0]
     assert list(item) == ["private", "snippetMeta", "record", "createdAt"]
-    assert item["private"] is True and item["snippetMeta"]["name"].startswith("bin ")
-    ascending = api.get(f"/v3/c/{cid}/bins", {**headers, "X-Sort-Order": "ascending"}).json()
-    assert [i["record"] for i in ascending] == expected[:10]
-    after = api.get(
-        f"/v3/c/{cid}/bins/{expected[9]}", {**headers, "X-Sort-Order": "ascending"}
-    ).json()
-    assert [i["record"] for i in after] == expected[10:20]
+    assert item["private"] is True and item["snippetMeta"]["name"] == "bin 22"
+    ascending = walk(api, {**headers, "X-Sort-Order": "ascending"}, f"/v3/c/{cid}/bins")
+    assert [i["record"] for page in ascending for i in page] == made
+    after = api.get(f"/v3/c/{cid}/bins/{made[9]}", {**headers, "X-Sort-Order": "ascending"})
+    assert [i["record"] for i in after.json()] == made[10:20]
+
+
+@pytest.mark.parametrize("order", ["ascending", "descending"])
+def test_a_cursor_bin_deleted_between_pages_skips_nothing(api, owner, order):
+    """The cursor bin is gone by the next page: the listing goes on from the second its ID
+    was made, repeating bins of that second rather than losing any."""
+    cid = new_collection(api, owner)
+    made = [api.create_bin(owner, {"n": n}, X_Collection_Id=cid) for n in range(14)]
+    headers = {"X-Master-Key": owner.key, "X-Sort-Order": order}
+    first = [i["record"] for i in api.get(f"/v3/c/{cid}/bins", headers).json()]
+    assert first == (made if order == "ascending" else made[::-1])[:10]
+    api.request("DELETE", f"/v3/b/{first[-1]}", {"X-Master-Key": owner.key})
+    rest = walk(api, headers, f"/v3/c/{cid}/bins", start=first[-1])
+    seen = set(first) | {i["record"] for page in rest for i in page}
+    assert seen == set(made)
 
 
 def test_uncategorized_bins(api, owner, other):

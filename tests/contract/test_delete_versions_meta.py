@@ -143,9 +143,15 @@ def test_delete_versions_preserving_latest(api, owner, private_bin):
     assert api.get(f"/v3/b/{private_bin}/1", read).json()["record"] == {"v": 3}
 
 
-def test_no_versions_found(api, owner, private_bin):
+def test_no_versions_found_is_a_success_as_on_jsonbin(api, owner, private_bin):
+    before = api.get(f"/v3/b/{private_bin}", {"X-Master-Key": owner.key})
     reply = api.request("DELETE", f"/v3/b/{private_bin}/versions", {"X-Master-Key": owner.key})
-    assert (reply.status, reply.json()) == (404, {"message": "No versions found"})
+    assert (reply.status, reply.json()) == (200, {"message": "No versions found"})
+    assert (
+        int(reply.header("X-Requests-Remaining")) == int(before.header("X-Requests-Remaining")) - 1
+    )  # charged like any answered request
+    after = api.get(f"/v3/b/{private_bin}", {"X-Master-Key": owner.key})
+    assert after.json() == before.json()
 
 
 def test_preserve_latest_must_be_boolean(api, owner, private_bin):

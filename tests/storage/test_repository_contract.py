@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from openbin import ids
-from openbin.models import Account, Bin, Collection, KeyRecord, RecordRef, SchemaDoc
+from openbin.models import (
+    Account,
+    Bin,
+    Collection,
+    KeyRecord,
+    ListingCursor,
+    RecordRef,
+    SchemaDoc,
+)
 from openbin.storage.accounts import ChargeRefused
 from openbin.storage.bins import AccountChanged, Charge, RevisionConflict
 from openbin.storage.keys import KeyLimitReached
@@ -26,12 +34,19 @@ def new_account(repos, plan="free", requests=5) -> Account:
     return account
 
 
-def new_bin(repos, owner: Account, size=10, private=True, collection_id=None) -> Bin:
+def new_bin(
+    repos,
+    owner: Account,
+    size=10,
+    private=True,
+    collection_id=None,
+    created_at="2026-01-01T00:00:00.000Z",
+) -> Bin:
     bin = Bin(
         bin_id=ids.new_id(),
         owner_id=owner.account_id,
         private=private,
-        created_at="2026-01-01T00:00:00Z",
+        created_at=created_at,
         latest_version=0,
         record=repos.records.save("x", b"x" * size),
         revision="r0",
@@ -129,16 +144,28 @@ def test_deleting_a_bin_uncounts_it_and_its_history(repos):
     assert repos.bins.rename(bin.bin_id, "gone") is False
 
 
-def test_pages_list_a_collections_bins_by_id_after_the_cursor(repos):
+def test_pages_list_a_collections_bins_in_creation_order_after_the_cursor(repos):
+    """By createdAt, then ID (IDs are random within their second): the two made in the same
+    millisecond list by ID."""
     account = new_account(repos)
-    made = sorted(new_bin(repos, account, collection_id="c" * 24).bin_id for _ in range(5))
+    times = ["00.001", "00.002", "00.002", "00.010", "01.000"]
+    made = [
+        new_bin(repos, account, collection_id="c" * 24, created_at=f"2026-01-01T00:00:{t}Z")
+        for t in times
+    ]
+    made[1:3] = sorted(made[1:3], key=lambda b: b.bin_id)
+    order = [b.bin_id for b in made]
     loose = new_bin(repos, account)
     page = repos.bins.page(account.account_id, "c" * 24, None, True, limit=3)
-    assert [b.bin_id for b in page] == made[:3]
-    page = repos.bins.page(account.account_id, "c" * 24, made[2], True, limit=3)
-    assert [b.bin_id for b in page] == made[3:]
-    page = repos.bins.page(account.account_id, "c" * 24, made[2], False, limit=3)
-    assert [b.bin_id for b in page] == made[:2][::-1]
+    assert [b.bin_id for b in page] == order[:3]
+    after = ListingCursor(made[2].bin_id, made[2].created_at)
+    page = repos.bins.page(account.account_id, "c" * 24, after, True, limit=3)
+    assert [b.bin_id for b in page] == order[3:]
+    page = repos.bins.page(account.account_id, "c" * 24, after, False, limit=3)
+    assert [b.bin_id for b in page] == order[:2][::-1]
+    gone = ListingCursor("f" * 24, "2026-01-01T00:00:00.005Z")  # between two, in no bin
+    page = repos.bins.page(account.account_id, "c" * 24, gone, True, limit=3)
+    assert [b.bin_id for b in page] == order[3:]
     assert [b.bin_id for b in repos.bins.page(account.account_id, None, None, True)] == [
         loose.bin_id
     ]
@@ -173,8 +200,11 @@ def test_collections_and_schema_docs_change_only_when_they_exist(repos):
     owner = new_account(repos)
     collection = Collection(ids.new_id(), owner.account_id, "c", "t")
     repos.collections.put(collection)
-    assert repos.collections.set_schema_doc(collection.collection_id, "s" * 24).schema_doc_id
-    assert repos.collections.set_schema_doc(collection.collection_id, None).schema_doc_id is None
+    attached = repos.collections.set_schema_doc(collection.collection_id, "s" * 24)
+    assert (attached.collection.schema_doc_id, attached.previous) == ("s" * 24, None)
+    detached = repos.collections.set_schema_doc(collection.collection_id, None)
+    assert (detached.collection.schema_doc_id, detached.previous) == (None, "s" * 24)
+    assert repos.collections.get(collection.collection_id) == detached.collection
     assert repos.collections.set_schema_doc(ids.new_id(), None) is None
     assert repos.collections.rename(ids.new_id(), "x") is None
     doc = SchemaDoc(ids.new_id(), owner.account_id, "d", "{}", "t")

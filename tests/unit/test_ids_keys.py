@@ -122,3 +122,9 @@ def test_hash_key_is_deterministic_sha256():
     assert len(hash_key(key)) == 64
     assert hash_key("$2a$10$" + "a" * 53) != hash_key("$2a$10$" + "a" * 52 + "b")
     assert hash_key("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_an_ids_creation_second_as_a_created_at_time():
+    bin_id = ids.new_id(now=1_796_000_000.75)
+    assert ids.created_second(bin_id) == "2026-11-30T00:53:20.000Z"
+    assert ids.created_second(bin_id, last_millisecond=True) == "2026-11-30T00:53:20.999Z"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from datetime import UTC, datetime
 
 _ID_RE = re.compile(r"[0-9a-f]{24}")
 
@@ -21,3 +22,10 @@ def is_id(value: str | None) -> bool:
 def new_revision() -> str:
     """A bin's revision: new at every write of its record or history (conditional writes)."""
     return secrets.token_hex(8)
+
+
+def created_second(value: str, last_millisecond: bool = False) -> str:
+    """The creation second an ID carries, as a ``createdAt`` time at its first (or last)
+    millisecond."""
+    moment = datetime.fromtimestamp(int(value[:8], 16), UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{moment}.{'999' if last_millisecond else '000'}Z"

@@ -68,6 +68,14 @@ class Bin:
     collection_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ListingCursor:
+    """Where a page of a collection's bins starts: after this bin, in creation order."""
+
+    bin_id: str
+    created_at: str
+
+
 @dataclass(slots=True)
 class Version:
     bin_id: str

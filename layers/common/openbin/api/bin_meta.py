@@ -22,6 +22,8 @@ def count_versions(app: APIGatewayHttpResolver, bin_id: str) -> Response:
 def delete_versions(app: APIGatewayHttpResolver, bin_id: str) -> Response:
     preserve = header(app, "X-Preserve-Latest")
     result = service().delete_versions(credentials(app), bin_id, preserve)
+    if result.count == 0:
+        return ok({"message": "No versions found"})
     message = "Versions for the Bin are deleted successfully"
     if result.latest_preserved:
         message += " and latest version preserved on the base record."

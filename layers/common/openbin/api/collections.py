@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from openbin.api.http import credentials, header, ok
 from openbin.models import Collection
-from openbin.services.collections import CollectionService
+from openbin.services.collections import CollectionService, SchemaDocLink
 from openbin.storage import get_storage
 
 
@@ -59,11 +59,12 @@ def collection_bins(
     )
 
 
-def _schema_doc_link(collection: Collection) -> Response:
+def _schema_doc_link(link: SchemaDocLink) -> Response:
+    collection = link.collection
     return ok(
         {
             "collectionName": collection.name,
-            "schemaDocId": collection.schema_doc_id,
+            "schemaDocId": link.schema_doc_id,  # the one attached, or the one detached
             "metadata": {"id": collection.collection_id, "createdAt": collection.created_at},
         }
     )

@@ -40,8 +40,8 @@ class BinMetaService:
         for attempt in retry.attempts():
             if attempt >= 2:  # after a pause: read the state again
                 bin = self._reread(bin_id)
-            if bin.latest_version == 0:
-                raise NotFound("No versions found")
+            if bin.latest_version == 0:  # nothing to delete: a success, as on JSONBin
+                return VersionsDeleted(bin_id, 0, preserve)
             history = storage.bins.list_versions(bin_id)
             if preserve:
                 keep, drop = bin.record, [v.record for v in history]

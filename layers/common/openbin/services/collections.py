@@ -3,10 +3,12 @@ schema docs."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from openbin import ids
 from openbin.clock import now_iso
 from openbin.errors import InvalidRequest, NotFound
-from openbin.models import UNCATEGORIZED, BinSummary, Collection
+from openbin.models import UNCATEGORIZED, BinSummary, Collection, ListingCursor
 from openbin.services import gate
 from openbin.services.auth import Credentials
 from openbin.services.gate import INVALID_BIN_ID
@@ -21,6 +23,12 @@ SCHEMA_NOT_FOUND = "Schema Doc not found"
 PAGE_SIZE = 10
 
 
+@dataclass(frozen=True, slots=True)
+class SchemaDocLink:
+    collection: Collection
+    schema_doc_id: str | None
+
+
 def check_collection_name(name: str | None) -> str:
     return check_name(name, "X-Collection-Name", "Collection")
 
@@ -33,7 +41,9 @@ class CollectionService:
         """ID shape → key → the collection exists and is the caller's → charge."""
         if not ids.is_id(collection_id):
             raise InvalidRequest(INVALID_COLLECTION_ID)
-        wanted = Wanted(collection_id=collection_id, schema_doc_id=wanted.schema_doc_id)
+        wanted = Wanted(
+            bin_id=wanted.bin_id, collection_id=collection_id, schema_doc_id=wanted.schema_doc_id
+        )
         caller, found = gate.open_master(self.storage, credentials, wanted)
         collection = found.collection
         if collection is None or collection.owner_id != caller.account_id:
@@ -71,24 +81,39 @@ class CollectionService:
         last_bin_id: str | None,
         sort_order: str | None,
     ) -> list[BinSummary]:
-        """One page of a collection's bins (or the uncategorized ones), after the cursor."""
+        """One page of a collection's bins (or the uncategorized ones) in creation order, after
+        the cursor bin. The cursor is read with the key (no extra round trip); one that is no
+        longer in the listing (deleted or moved) continues from the second its ID was made,
+        at the end that repeats bins rather than skips them."""
+        wanted = Wanted(bin_id=last_bin_id if ids.is_id(last_bin_id) else None)
         if collection_id == UNCATEGORIZED:
-            caller, _ = gate.open_account(self.storage, credentials)
+            caller, found = gate.open_master(self.storage, credentials, wanted)
+            gate.charge(self.storage, caller)
             owner, listed = caller.account_id, None
         else:
-            collection, _ = self._open(credentials, collection_id)
+            collection, found = self._open(credentials, collection_id, wanted)
             owner, listed = collection.owner_id, collection.collection_id
         order = (sort_order or "descending").strip().lower()
         if order not in ("ascending", "descending"):
             raise InvalidRequest("X-Sort-Order must be ascending or descending")
-        if last_bin_id is not None and not ids.is_id(last_bin_id):
-            raise InvalidRequest(INVALID_BIN_ID)
-        return self.storage.bins.page(owner, listed, last_bin_id, order == "ascending", PAGE_SIZE)
+        ascending = order == "ascending"
+        cursor = None
+        if last_bin_id is not None:
+            if not ids.is_id(last_bin_id):
+                raise InvalidRequest(INVALID_BIN_ID)
+            there = found.bin
+            if there is not None and (there.owner_id, there.collection_id) == (owner, listed):
+                cursor = ListingCursor(last_bin_id, there.created_at)
+            else:
+                at = ids.created_second(last_bin_id, last_millisecond=not ascending)
+                cursor = ListingCursor(last_bin_id, at)
+        return self.storage.bins.page(owner, listed, cursor, ascending, PAGE_SIZE)
 
     def set_schema_doc(
         self, credentials: Credentials, collection_id: str, schema_doc_id: str | None, attach: bool
-    ) -> Collection:
-        """Attach (or detach) a schema doc: the collection as it is after."""
+    ) -> SchemaDocLink:
+        """Attach (or detach) a schema doc: the collection as it is after, and the schema doc
+        attached (or the one detached: None if it had none)."""
         readable = attach and schema_doc_id is not None and ids.is_id(schema_doc_id)
         wanted = Wanted(schema_doc_id=schema_doc_id if readable else None)
         collection, found = self._open(credentials, collection_id, wanted)
@@ -100,9 +125,11 @@ class CollectionService:
             doc = found.schema_doc
             if doc is None or doc.owner_id != collection.owner_id:
                 raise NotFound(SCHEMA_NOT_FOUND)
-        updated = self.storage.collections.set_schema_doc(
+        changed = self.storage.collections.set_schema_doc(
             collection.collection_id, schema_doc_id if attach else None
         )
-        if updated is None:
+        if changed is None:
             raise NotFound(COLLECTION_NOT_FOUND)
-        return updated
+        return SchemaDocLink(
+            changed.collection, changed.collection.schema_doc_id if attach else changed.previous
+        )

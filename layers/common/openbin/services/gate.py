@@ -77,6 +77,7 @@ def open_master(storage: Storage, credentials: Credentials, wanted: Wanted = NOT
     found: Found = storage.read(
         Wanted(
             key_hashes=auth.key_hashes(credentials),
+            bin_id=wanted.bin_id,
             collection_id=wanted.collection_id,
             schema_doc_id=wanted.schema_doc_id,
             access_key_id=wanted.access_key_id,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from openbin.models import UNCATEGORIZED, Bin, BinSummary, RecordRef, Version
+from openbin.models import UNCATEGORIZED, Bin, BinSummary, ListingCursor, RecordRef, Version
 from openbin.observability import logger
 from openbin.storage.dynamo import (
     b,
@@ -28,6 +28,10 @@ from openbin.storage.dynamo import (
     s,
     write,
 )
+
+# The index a collection's bins are listed from: "<ownerId>#<collectionId or uncategorized>",
+# sorted by creation time then ID (template.yaml, BinsTable).
+LISTING_INDEX = "ByOwnerCollectionCreated"
 
 
 def owner_collection(owner_id: str, collection_id: str | None) -> str:
@@ -430,22 +434,27 @@ class BinRepository:
         self,
         owner_id: str,
         collection_id: str | None,
-        after: str | None,
+        after: ListingCursor | None,
         ascending: bool,
         limit: int = 10,
     ) -> list[BinSummary]:
-        """One page of an account's bins in a collection (or uncategorized): a single Query."""
+        """One page of an account's bins in a collection (or uncategorized), in creation order
+        (``createdAt``, then ID), after the cursor: a single Query."""
         partition = owner_collection(owner_id, collection_id)
         kwargs = {
             "TableName": self.table,
-            "IndexName": "ByOwnerCollection",
+            "IndexName": LISTING_INDEX,
             "KeyConditionExpression": "ownerCollection = :oc",
             "ExpressionAttributeValues": {":oc": s(partition)},
             "ScanIndexForward": ascending,
             "Limit": limit,
         }
         if after:
-            kwargs["ExclusiveStartKey"] = {"ownerCollection": s(partition), "binId": s(after)}
+            kwargs["ExclusiveStartKey"] = {
+                "ownerCollection": s(partition),
+                "createdAt": s(after.created_at),
+                "binId": s(after.bin_id),
+            }
         items = self._db.query(**kwargs).get("Items", [])
         return [
             BinSummary(

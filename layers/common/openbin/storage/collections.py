@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from botocore.exceptions import ClientError
 
 from openbin.models import Collection
@@ -12,6 +14,12 @@ from openbin.storage.dynamo import (
     s,
     update_existing,
 )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SchemaDocChanged:
+    collection: Collection  # as it is now
+    previous: str | None  # the schema doc it had before
 
 
 class CollectionRepository:
@@ -71,7 +79,10 @@ class CollectionRepository:
         )
         return self.from_item(item) if item else None
 
-    def set_schema_doc(self, collection_id: str, schema_doc_id: str | None) -> Collection | None:
+    def set_schema_doc(
+        self, collection_id: str, schema_doc_id: str | None
+    ) -> SchemaDocChanged | None:
+        """Attach a schema doc (None: detach it); None when there is no such collection."""
         if schema_doc_id:
             expression, values = "SET schemaDocId = :sid", {":sid": s(schema_doc_id)}
         else:
@@ -82,11 +93,13 @@ class CollectionRepository:
                 Key=self.key(collection_id),
                 UpdateExpression=expression,
                 ConditionExpression="attribute_exists(collectionId)",
-                ReturnValues="ALL_NEW",
+                ReturnValues="ALL_OLD",
                 **({"ExpressionAttributeValues": values} if values else {}),
             )["Attributes"]
         except ClientError as error:
             if is_condition_failure(error):
                 return None
             raise
-        return self.from_item(item)
+        before = self.from_item(item)
+        after = dataclasses.replace(before, schema_doc_id=schema_doc_id or None)
+        return SchemaDocChanged(after, before.schema_doc_id)
