@@ -294,9 +294,9 @@ class FakeRecords:
         self._t = tables
         self._inline_limit = inline_limit
 
-    def save(self, bin_id: str, data: bytes) -> RecordRef:
+    def save(self, bin_id: str, data: bytes, as_object: bool = False) -> RecordRef:
         packed = compress(data)
-        if len(packed) <= self._inline_limit:
+        if len(packed) <= self._inline_limit and not as_object:
             return RecordRef(size=len(data), inline=packed)
         key = f"records/{bin_id}/{uuid.uuid4().hex}.json.zst"
         with self._t.lock:

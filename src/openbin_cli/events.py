@@ -69,9 +69,17 @@ def http_api_event(
     if path_parameters:
         event["pathParameters"] = path_parameters
     if body:
-        try:
-            event["body"] = body.decode("utf-8")
-        except UnicodeDecodeError:
+        # API Gateway passes a body as text only when it is text: a form upload (an XL bin's)
+        # arrives base64-encoded, and so does anything that is not UTF-8.
+        text = None
+        if not merged.get("content-type", "").lower().startswith("multipart/"):
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        if text is not None:
+            event["body"] = text
+        else:
             event["body"] = base64.b64encode(body).decode()
             event["isBase64Encoded"] = True
     return event

@@ -210,7 +210,7 @@ class Resources:
 
     def aim(self, case) -> None:
         operation_id = case.operation.definition.raw.get("operationId", "")
-        destructive = operation_id in {"deleteBin", "deleteBinVersions"}
+        destructive = operation_id in {"deleteBin", "deleteXlBin", "deleteBinVersions"}
         params = case.path_parameters if isinstance(case.path_parameters, MutableMapping) else {}
         headers = case.headers if isinstance(case.headers, MutableMapping) else None
         for name, value in list(params.items()):
@@ -281,7 +281,7 @@ for _operation_id in OPERATION_IDS:
 
 
 def test_every_operation_has_its_test():
-    assert len(OPERATION_IDS) == len(set(OPERATION_IDS)) == 25
+    assert len(OPERATION_IDS) == len(set(OPERATION_IDS)) == 28
     assert all(f"test_openapi_{name}" in globals() for name in OPERATION_IDS)
 
 

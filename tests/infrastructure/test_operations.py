@@ -175,6 +175,7 @@ def test_numeric_parameters_are_bounded_as_the_settings_are(template):
     assert checked == {
         "FreeRecordLimit",
         "ProRecordLimit",
+        "XlBodyLimit",
         "FreeRequests",
         "ProRequests",
         "MaxVersions",

@@ -61,6 +61,33 @@ def test_large_record_goes_to_s3(storage, store):
     assert store.load(ref) == data
 
 
+def test_an_xl_record_is_an_object_however_small(storage, store):
+    bin_id = ids.new_id()
+    ref = store.save(bin_id, b'{"a": 1}', as_object=True)
+    assert ref.inline is None and ref.size == 8
+    assert s3_keys(storage, f"records/{bin_id}/") == [ref.s3_key]
+    assert store.load(ref) == b'{"a": 1}'
+
+
+def test_an_xl_upload_through_the_service_lands_in_s3(storage):
+    _, master = AccountService(storage).create_account("free")
+    boundary = "b0undary"
+    form = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.json"\r\n\r\n'
+        '{"small": true}\r\n'
+        f"--{boundary}--\r\n"
+    ).encode()
+    request = CreateRequest(
+        Credentials(master_key=master),
+        content_type=f"multipart/form-data; boundary={boundary}",
+        body=form,
+        xl=True,
+    )
+    written = BinService(storage).create(request)
+    assert written.bin.record.s3_key is not None and written.bin.record.size == 15
+    assert storage.records.load(written.bin.record) == b'{"small": true}'
+
+
 def test_records_stored_as_zlib_before_zstandard_still_read(storage, store):
     data = json.dumps(realistic_record(300_000)).encode()
     assert store.load(RecordRef(size=len(data), inline=zlib.compress(data, 3))) == data

@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 ENV_PREFIX = "OPENBIN_"
 # Bounds that template.yaml's parameters repeat as MinValue/MaxValue (a test compares them).
 MAX_BODY = 6 * 1024 * 1024  # Lambda's synchronous payload limit: no larger record arrives
+# An XL create's multipart/form-data body reaches the function base64-encoded (API Gateway
+# passes only text bodies as text): 4,700,000 bytes are 6,266,668 encoded, leaving 24 KB of
+# Lambda's 6 MiB event for the rest of it (headers are at most 10 KB on an HTTP API).
+MAX_XL_BODY = 4_700_000
 MAX_REQUESTS = 1_000_000_000
 
 
@@ -32,6 +36,7 @@ class Settings(BaseModel):
     pricing_url: str = Field("https://jsonbin.io/pricing", alias="OPENBIN_PRICING_URL")
     free_record_limit: int = Field(102_400, ge=1, le=MAX_BODY, alias="OPENBIN_FREE_RECORD_LIMIT")
     pro_record_limit: int = Field(1_048_576, ge=1, le=MAX_BODY, alias="OPENBIN_PRO_RECORD_LIMIT")
+    xl_body_limit: int = Field(MAX_XL_BODY, ge=1, le=MAX_XL_BODY, alias="OPENBIN_XL_BODY_LIMIT")
     free_requests: int = Field(10_000, ge=0, le=MAX_REQUESTS, alias="OPENBIN_FREE_REQUESTS")
     pro_requests: int = Field(100_000, ge=0, le=MAX_REQUESTS, alias="OPENBIN_PRO_REQUESTS")
     # Records whose compressed size is at most this many bytes live inside the DynamoDB item;

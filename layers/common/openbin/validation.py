@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from typing import Any, overload
@@ -162,3 +163,37 @@ def record_bytes(raw: bytes) -> bytes:
     """The body as stored: the bytes as sent, without surrounding JSON whitespace (they were
     validated as UTF-8 by parse_record, so no decode and re-encode is needed)."""
     return raw.strip(JSON_WHITESPACE.encode())
+
+
+FORM_CONTENT_TYPE_MESSAGE = (
+    "You need to pass Content-Type set to multipart/form-data, with the JSON as a file"
+)
+NO_FILE_MESSAGE = "You need to upload the JSON as a file (a form part with a filename)"
+BAD_FORM_MESSAGE = "Invalid multipart/form-data body"
+
+
+def uploaded_file(content_type: str | None, body: bytes) -> bytes:
+    """The first file part of a ``multipart/form-data`` body (an XL bin's upload), as sent."""
+    from multipart import MultipartError, MultipartParser, parse_options_header
+
+    media_type, options = parse_options_header(content_type or "")
+    boundary = options.get("boundary")
+    if media_type.lower() != "multipart/form-data" or not boundary:
+        raise InvalidRequest(FORM_CONTENT_TYPE_MESSAGE)
+    limit = len(body) + 1  # the whole body in memory: it was size-checked before
+    parser = MultipartParser(
+        io.BytesIO(body),
+        boundary,
+        len(body),
+        strict=True,
+        memory_limit=limit,
+        spool_limit=limit,
+        part_limit=100,
+    )
+    try:
+        for part in parser:
+            if part.filename is not None:
+                return part.raw
+    except MultipartError:
+        raise InvalidRequest(BAD_FORM_MESSAGE) from None
+    raise InvalidRequest(NO_FILE_MESSAGE)

@@ -84,6 +84,26 @@ def create(app: APIGatewayHttpResolver) -> Response:
     return ok(created_answer(result))
 
 
+def create_xl(app: APIGatewayHttpResolver) -> Response:
+    """``POST /v3/xl/b``: the JSON uploaded as the file part of a multipart/form-data body."""
+    result = service().create(
+        CreateRequest(
+            credentials=credentials(app),
+            content_type=header(app, "Content-Type"),
+            private=header(app, "X-Bin-Private"),
+            name=header(app, "X-Bin-Name"),
+            body=body_bytes(app),
+            xl=True,
+        )
+    )
+    metrics.add_metric(name="XlBinsCreated", unit=MetricUnit.Count, value=1)
+    bin = result.bin
+    metadata: dict = {"id": bin.bin_id, "createdAt": bin.created_at, "private": bin.private}
+    if bin.name is not None:
+        metadata["name"] = bin.name
+    return ok({"record": bin.bin_id, "metadata": metadata})
+
+
 def read(app: APIGatewayHttpResolver, bin_id: str, version: str | None = None) -> Response:
     result = service().read(
         ReadRequest(

@@ -31,6 +31,7 @@ from openbin.validation import (
     parse_version,
     record_bytes,
     require_json_content_type,
+    uploaded_file,
 )
 
 VERSION_NOT_FOUND = "Bin version not found"
@@ -47,6 +48,7 @@ class CreateRequest:
     name: str | None = None
     collection_id: str | None = None
     body: bytes = b""
+    xl: bool = False  # an XL bin: ``body`` is the uploaded file, always stored in S3
 
 
 @dataclass(slots=True)
@@ -74,6 +76,7 @@ class CheckedCreate:
     private: bool
     collection: Collection | None
     text: str  # the record as sent, without surrounding whitespace: the answer embeds it
+    body: bytes  # the record's bytes as sent (an XL bin's: its file part)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +156,7 @@ class BinService:
             raise
 
         bin_id = ids.new_id()
-        record = storage.records.save(bin_id, record_bytes(request.body))
+        record = storage.records.save(bin_id, record_bytes(checked.body), as_object=request.xl)
         bin = Bin(
             bin_id=bin_id,
             owner_id=caller.account_id,
@@ -166,7 +169,7 @@ class BinService:
             collection_id=checked.collection.collection_id if checked.collection else None,
         )
         try:
-            self._write_new(bin, snapshot, len(request.body))
+            self._write_new(bin, snapshot, len(checked.body), request.xl)
         except OpenBinError:  # refused, so not written: nothing points at the new object
             storage.records.discard(record)
             raise
@@ -179,33 +182,44 @@ class BinService:
         plan: str,
         caller: KeyRecord,
     ) -> CheckedCreate:
-        """Headers, body, plan limit and schema, in the contract's order."""
-        require_json_content_type(request.content_type)
+        """Headers, body, plan limit and schema, in the contract's order. An XL bin's body is a
+        multipart/form-data upload of at most the XL limit (whatever the plan), its record the
+        file part."""
+        body = request.body
+        if request.xl:
+            limit = self.settings.xl_body_limit
+            if len(body) > limit:
+                raise NotAllowed(f"XL Bin cannot be larger than {limit} bytes")
+            body = uploaded_file(request.content_type, body)
+        else:
+            require_json_content_type(request.content_type)
         private = parse_bool("X-Bin-Private", request.private, True)
         if request.name is not None:
             check_bin_name(request.name)
         collection_wanted = request.collection_id is not None and ids.is_id(request.collection_id)
         if request.collection_id is not None and not collection_wanted:
             raise InvalidRequest("Invalid X-Collection-Id provided")
-        value, text = parse_record(request.body, self.settings.max_json_depth)
+        value, text = parse_record(body, self.settings.max_json_depth)
         if not collection_wanted:
             collection = None
         elif collection is None or collection.owner_id != caller.account_id:
             raise NotFound(COLLECTION_NOT_FOUND)
-        self._check_size(len(request.body), plan)
-        self._check_schema(collection, value, len(request.body))
-        return CheckedCreate(private, collection, text)
+        if not request.xl:
+            self._check_size(len(body), plan)
+        self._check_schema(collection, value, len(body))
+        return CheckedCreate(private, collection, text, body)
 
-    def _write_new(self, bin: Bin, snapshot: Account | None, size: int) -> None:
+    def _write_new(self, bin: Bin, snapshot: Account | None, size: int, xl: bool = False) -> None:
         """Write the new bin, charging the request with it when it was not charged yet
-        (``snapshot``)."""
+        (``snapshot``). An XL bin's size does not depend on the plan."""
         storage = self.storage
         if snapshot is not None:
             try:
                 storage.bins.create(bin, Charge(plan=snapshot.plan))
             except AccountChanged:  # since it was read: charge on its own, to learn why
                 account = auth.charge(storage, snapshot.account_id, self.settings)
-                self._check_size(size, account.plan)
+                if not xl:
+                    self._check_size(size, account.plan)
             except RevisionConflict:
                 raise Unavailable(UNAVAILABLE) from None
             else:

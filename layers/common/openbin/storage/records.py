@@ -57,9 +57,10 @@ class RecordStore:
             self._s3_client = self._s3_client()
         return self._s3_client
 
-    def save(self, bin_id: str, data: bytes) -> RecordRef:
+    def save(self, bin_id: str, data: bytes, as_object: bool = False) -> RecordRef:
+        """Compressed, inline when small enough (never ``as_object``), else an S3 object."""
         packed = compress(data)
-        if len(packed) <= self._inline_limit:
+        if len(packed) <= self._inline_limit and not as_object:
             return RecordRef(size=len(data), inline=packed)
         key = f"records/{bin_id}/{uuid.uuid4().hex}.json.zst"
         self._s3.put_object(
