@@ -55,9 +55,10 @@ import corpus  # noqa: E402
 
 from openbin import ids  # noqa: E402
 from openbin import storage as storage_module  # noqa: E402
+from openbin.api import usage_log  # noqa: E402
 from openbin.keys import hash_key  # noqa: E402
 from openbin.storage.accounts import CHARGEABLE  # noqa: E402
-from openbin.storage.bins import owner_collection  # noqa: E402
+from openbin.storage.bins import LISTING_INDEX, owner_collection  # noqa: E402
 from openbin_cli import emulator, ops  # noqa: E402
 from openbin_cli.emulator import FAKE_CREDENTIALS, REGION, LocalAWS  # noqa: E402
 from openbin_cli.events import event_for  # noqa: E402
@@ -263,6 +264,10 @@ class Bare:
         return item["rec"]["S"].encode("utf-8")
 
 
+def _encode_usage_line(line: dict) -> None:
+    json.dumps({usage_log.LINE_KEY: line})
+
+
 class InProcess:
     """moto in-process (as tests/conftest.py's ``aws`` fixture), the handlers and helpers."""
 
@@ -275,6 +280,9 @@ class InProcess:
         storage_module.reset()
         self.storage = storage_module.get_storage()
         self.handlers = Handlers(template)
+        # Each request's usage line is encoded as on Lambda, but not printed over the results
+        # (on AWS it goes to CloudWatch Logs; openbin.api.usage_log).
+        usage_log.sink = _encode_usage_line
         self.tables = accounting.layouts(template, self.local.names)
         self.inspector = boto3.client("dynamodb", region_name=REGION)
         self.inspector_s3 = boto3.client("s3", region_name=REGION)
@@ -576,7 +584,7 @@ def bench_scaling(ip: InProcess, quick: bool) -> dict:
             t0 = time.perf_counter()
             ip.inspector.query(
                 TableName=ip.storage.bins.table,
-                IndexName="ByOwnerCollection",
+                IndexName=LISTING_INDEX,
                 KeyConditionExpression="ownerCollection = :oc",
                 ExpressionAttributeValues={":oc": {"S": owner_collection(owner, collection_id)}},
                 Limit=10,

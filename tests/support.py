@@ -9,6 +9,7 @@ Contract tests take the ``api`` fixture and run at both levels.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from openbin_cli import ops
 from openbin_cli.events import event_for
-from openbin_cli.runtime import FunctionRunner
+from openbin_cli.runtime import FunctionRunner, LogSubscriptions
 from openbin_cli.targets import call_server
 from openbin_cli.template import Template
 
@@ -95,6 +96,9 @@ class Api:
 
     level = "abstract"
 
+    def settle(self) -> None:
+        """Let what happens after an answer happen (usage lines filed): nothing to do here."""
+
     def request(self, method: str, path: str, headers=None, body=None) -> Reply:
         headers = dict(headers or {})
         return self._send(method, path, headers, _encode(body, headers))
@@ -149,20 +153,29 @@ class HandlerApi(Api):
         self.runner = FunctionRunner(template)
         self._storage = storage_factory
         self.invocations: list[str] = []
+        # Usage lines wait for settle(): a request's own calls are counted without its log's.
+        self.logs = LogSubscriptions(self.runner, delay=None).install()
 
     def _send(self, method, path, headers, body) -> Reply:
         function, event = event_for(self.template, method, path, list(headers.items()), body)
         self.invocations.append(function)
         result = self.runner.invoke(function, event)
         assert isinstance(result["body"], str)
+        body = result["body"].encode("utf-8")
+        if result.get("isBase64Encoded"):
+            body = base64.b64decode(body)
         return Reply(
             result["statusCode"],
             {k.lower(): v for k, v in result.get("headers", {}).items()},
-            result["body"].encode("utf-8"),
+            body,
         )
 
     def op(self, name: str, /, **args) -> dict:
         return ops.run(self._storage(), name, args)
+
+    def settle(self) -> None:
+        """Deliver the usage lines printed so far to their writer (on AWS: a few seconds)."""
+        self.logs.flush()
 
 
 class HttpApi(Api):

@@ -31,6 +31,7 @@ def serve(args: argparse.Namespace) -> int:
     from openbin.storage import get_storage
     from openbin_cli import ops
     from openbin_cli.emulator import LocalAWS, server_stats, watch_collector
+    from openbin_cli.runtime import LogSubscriptions
     from openbin_cli.server import STOP_GRACE_SECONDS, App, LocalHTTPServer
     from openbin_cli.targets import DataDir, configure_environment
     from openbin_cli.template import Template
@@ -57,6 +58,7 @@ def serve(args: argparse.Namespace) -> int:
         app = App(template, admin_token="", quiet=args.quiet)
         app.warm()
         app.stats = server_stats
+        subscriptions = LogSubscriptions(app.runner).install()  # usage lines -> their writer
         # What the data dir loaded and the warmed handlers live as long as the server: out of
         # the cyclic collector's way, so its full passes cost what the requests make, not what
         # the data dir holds; the autosave tick keeps it so (emulator.settle_heap).
@@ -98,6 +100,7 @@ def serve(args: argparse.Namespace) -> int:
         # they happen); aws.stop() below then folds the journal into the snapshot.
         httpd.server_close()
         cut = httpd.drain(STOP_GRACE_SECONDS)
+        subscriptions.close()  # the usage lines of the last requests, filed before the save
         if cut:
             print(
                 f"openbin: {cut} requests still running after {STOP_GRACE_SECONDS:.0f} s were "
@@ -136,13 +139,18 @@ def _local(args: argparse.Namespace, template, request: dict) -> dict:
         return call_server(data_dir.server(), request)
     from openbin.storage import get_storage
     from openbin_cli import ops
-    from openbin_cli.runtime import FunctionRunner
+    from openbin_cli.runtime import FunctionRunner, LogSubscriptions
     from openbin_cli.targets import offline
 
     try:
         with offline(data_dir, template):
             if request["op"] == "invoke":
-                return FunctionRunner(template).invoke(request["function"], request["event"])
+                runner = FunctionRunner(template)
+                logs = LogSubscriptions(runner, delay=None).install()
+                try:
+                    return runner.invoke(request["function"], request["event"])
+                finally:
+                    logs.close()  # its usage line filed, as openbin serve would
             return ops.run(get_storage(), request["op"], request["args"])
     finally:
         data_dir.unlock()

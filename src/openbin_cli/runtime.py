@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from openbin_cli.template import Function, Template
@@ -101,6 +102,10 @@ class LambdaContext:
         return max(0, int(left * 1000))
 
 
+# The function an invocation in this thread runs (for the log lines it prints).
+invoking: ContextVar[str | None] = ContextVar("invoking", default=None)
+
+
 class FunctionRunner:
     def __init__(self, template: Template) -> None:
         isolate_invocations()
@@ -139,4 +144,76 @@ class FunctionRunner:
             memory_limit_in_mb=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
             timeout_seconds=int(props.get("Timeout", globals_.get("Timeout", 3))),
         )
-        return self.handler(function.logical_id)(event, context)
+        token = invoking.set(name)
+        try:
+            return self.handler(function.logical_id)(event, context)
+        finally:
+            invoking.reset(token)
+
+
+class LogSubscriptions:
+    """The template's CloudWatch Logs subscription filters, run locally: the usage lines a
+    function prints (``openbin.api.usage_log``) are delivered, batched, to the functions that
+    subscribe to its log group, in the event CloudWatch Logs delivers, through the same
+    handler. ``delay``: how long lines gather before a delivery (on AWS, a few seconds); None
+    keeps them until ``flush`` (the handler-level tests, whose calls are counted request by
+    request, deliver when they read a log)."""
+
+    def __init__(self, runner: FunctionRunner, delay: float | None = 0.2) -> None:
+        self.runner = runner
+        self.delay = delay
+        self._pending: list[tuple[str, dict]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    def install(self) -> LogSubscriptions:
+        from openbin.api import usage_log
+
+        usage_log.sink = self.take
+        if self.delay is not None:
+            self._thread = threading.Thread(target=self._loop, name="openbin-logs", daemon=True)
+            self._thread.start()
+        return self
+
+    def take(self, line: dict) -> None:
+        targets = self.runner.template.log_subscribers.get(invoking.get() or "", [])
+        with self._lock:
+            self._pending += [(target, line) for target in targets]
+        self._wake.set()
+
+    def _deliver(self, target: str, lines: list[dict]) -> None:
+        from openbin.api import usage_log
+
+        try:
+            self.runner.invoke(target, usage_log.subscription_event(lines))
+        except Exception as error:  # as on AWS: the delivery fails, the request did not
+            print(f"openbin: {target} raised {type(error).__name__}: {error}", file=sys.stderr)
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        batches: dict[str, list[dict]] = {}
+        for target, line in pending:
+            batches.setdefault(target, []).append(line)
+        for target, lines in batches.items():
+            self._deliver(target, lines)
+
+    def _loop(self) -> None:
+        while not self._stopped:
+            self._wake.wait()
+            self._wake.clear()
+            time.sleep(self.delay or 0)
+            self.flush()
+
+    def close(self) -> None:
+        """Deliver what is pending, and stop."""
+        from openbin.api import usage_log
+
+        usage_log.sink = None
+        self._stopped = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.flush()

@@ -134,6 +134,25 @@ class Template:
                     routes.append(Route(props.get("Method", "ANY").upper(), props["Path"], name))
         return routes
 
+    @cached_property
+    def log_subscribers(self) -> dict[str, list[str]]:
+        """Function -> the functions that subscribe to its log group (AWS::Logs::
+        SubscriptionFilter resources whose destination is a function of the template)."""
+        group_of = {
+            name: (res["Properties"].get("LoggingConfig") or {}).get("LogGroup", {}).get("Ref")
+            for name, res in self.of_type("AWS::Serverless::Function").items()
+        }
+        out: dict[str, list[str]] = {}
+        for res in self.of_type("AWS::Logs::SubscriptionFilter").values():
+            props = res["Properties"]
+            group = (props.get("LogGroupName") or {}).get("Ref")
+            target = (props.get("DestinationArn") or {}).get("Fn::GetAtt", [None])[0]
+            if target in group_of:
+                for name, its_group in group_of.items():
+                    if its_group == group:
+                        out.setdefault(name, []).append(target)
+        return out
+
     @property
     def global_environment(self) -> dict:
         return (

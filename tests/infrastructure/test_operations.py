@@ -176,6 +176,7 @@ def test_numeric_parameters_are_bounded_as_the_settings_are(template):
         "FreeRecordLimit",
         "ProRecordLimit",
         "XlBodyLimit",
+        "UsageLogDays",
         "FreeRequests",
         "ProRequests",
         "MaxVersions",

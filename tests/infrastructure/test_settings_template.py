@@ -251,6 +251,11 @@ def test_functions_with_storage_access_have_their_own_statements(template):
         if name == "RouteNotFoundFunction":  # touches no storage, so gets no access
             assert policies == [], name
             continue
+        if name == "UsageLogWriterFunction":  # no request: it files usage lines, nothing else
+            assert [st["Action"] for st in statements(res)] == [["s3:PutObject"]], name
+            (only,) = statements(res)
+            assert only["Resource"] == {"Fn::Sub": "${RecordsBucket.Arn}/logs/*"}, name
+            continue
         # Inline policy documents only: no managed policies or SAM policy templates, which
         # grant more than the function uses.
         assert policies, name
@@ -296,12 +301,25 @@ def test_no_function_allows_wildcard_actions(template):
                 assert resource != "*", name
 
 
-def test_object_access_is_limited_to_the_records_prefix(template):
+def test_object_access_is_limited_to_the_records_and_logs_prefixes(template):
+    """Records under records/, usage logs under logs/: only the usage functions touch logs/,
+    and the one listing of the bucket is limited to that prefix."""
+    records = {"Fn::Sub": "${RecordsBucket.Arn}/records/*"}
+    logs = {"Fn::Sub": "${RecordsBucket.Arn}/logs/*"}
     for name, res in template.of_type("AWS::Serverless::Function").items():
         for statement in statements(res):
-            if any(action.startswith("s3:") for action in as_list(statement["Action"])):
-                for resource in as_list(statement["Resource"]):
-                    assert resource == {"Fn::Sub": "${RecordsBucket.Arn}/records/*"}, name
+            actions = as_list(statement["Action"])
+            if not any(action.startswith("s3:") for action in actions):
+                continue
+            for resource in as_list(statement["Resource"]):
+                if actions == ["s3:ListBucket"]:
+                    assert name == "UsageFunction", name
+                    assert resource == {"Fn::GetAtt": ["RecordsBucket", "Arn"]}, name
+                    assert statement["Condition"] == {"StringLike": {"s3:prefix": ["logs/*"]}}
+                elif resource == logs:
+                    assert name in ("UsageFunction", "UsageLogWriterFunction"), name
+                else:
+                    assert resource == records, name
 
 
 # -- the policies allow what the functions do --------------------------------------------------

@@ -37,6 +37,7 @@ class Settings(BaseModel):
     free_record_limit: int = Field(102_400, ge=1, le=MAX_BODY, alias="OPENBIN_FREE_RECORD_LIMIT")
     pro_record_limit: int = Field(1_048_576, ge=1, le=MAX_BODY, alias="OPENBIN_PRO_RECORD_LIMIT")
     xl_body_limit: int = Field(MAX_XL_BODY, ge=1, le=MAX_XL_BODY, alias="OPENBIN_XL_BODY_LIMIT")
+    usage_log_days: int = Field(30, ge=1, le=3650, alias="OPENBIN_USAGE_LOG_DAYS")
     free_requests: int = Field(10_000, ge=0, le=MAX_REQUESTS, alias="OPENBIN_FREE_REQUESTS")
     pro_requests: int = Field(100_000, ge=0, le=MAX_REQUESTS, alias="OPENBIN_PRO_REQUESTS")
     # Records whose compressed size is at most this many bytes live inside the DynamoDB item;

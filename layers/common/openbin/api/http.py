@@ -16,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from openbin import aws
+from openbin.api import usage_log
 from openbin.errors import (
     UNAVAILABLE,
     InvalidRequest,
@@ -127,6 +128,13 @@ def ok(body: str | dict | list) -> Response:
     return json_response(200, body, _remaining_header(requests_remaining.get()))
 
 
+def file_response(data: bytes, content_type: str, filename: str) -> Response:
+    """A 200 file download (sent base64-encoded to API Gateway, which decodes it)."""
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    headers.update(_remaining_header(requests_remaining.get()) or {})
+    return Response(status_code=200, content_type=content_type, body=data, headers=headers)
+
+
 def error_response(status: int, message: str, **extra: object) -> Response:
     """``{"message": ...}``; an answer to a recognised key says what its account has left,
     whether or not this request was charged (read now if it was not; never after a failure of
@@ -199,6 +207,8 @@ def entry_point(app: APIGatewayHttpResolver):
         # These are this invocation's only: reset when it ends, whatever happens.
         charged = requests_remaining.set(None)
         caller = caller_account.set(None)
+        key = auth.caller_key.set(None)
+        charged_to = auth.charged_account.set(None)
         remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
         limit = None
         if remaining_ms is not None:  # stop calling storage 2 s before Lambda would time out
@@ -208,7 +218,9 @@ def entry_point(app: APIGatewayHttpResolver):
             refused = oversized(event)
             if refused is not None:
                 return refused
-            return app.resolve(event, context)
+            answer = app.resolve(event, context)
+            usage_log.record(event, answer.get("statusCode", 0))
+            return answer
         except Exception:  # a malformed event, before any route runs: still a JSON answer
             logger.exception("could not resolve event")
             return _raw_answer(500, INTERNAL)
@@ -216,6 +228,8 @@ def entry_point(app: APIGatewayHttpResolver):
             aws.deadline.reset(until)
             requests_remaining.reset(charged)
             caller_account.reset(caller)
+            auth.caller_key.reset(key)
+            auth.charged_account.reset(charged_to)
 
     return handler
 

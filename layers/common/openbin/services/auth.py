@@ -20,6 +20,12 @@ from openbin.storage.accounts import ChargeRefused
 requests_remaining: ContextVar[int | None] = ContextVar("requests_remaining", default=None)
 # The account of the key the request carried, once that key was recognised (None before).
 caller_account: ContextVar[str | None] = ContextVar("caller_account", default=None)
+# The key the request carried, once recognised: its kind and (an access key's) ID, for the
+# account's usage log (never the key itself).
+caller_key: ContextVar[tuple[str, str | None] | None] = ContextVar("caller_key", default=None)
+# The account this request was charged to (or refused by its allowance): a keyless read of a
+# public bin is its owner's.
+charged_account: ContextVar[str | None] = ContextVar("charged_account", default=None)
 
 MASTER = "X-Master-Key"
 ACCESS = "X-Access-Key"
@@ -104,6 +110,7 @@ def identify(credentials: Credentials, records: list[KeyRecord | None]) -> KeyRe
         caller = caller or record
     if caller is not None:
         caller_account.set(caller.account_id)
+        caller_key.set((caller.kind, caller.access_key_id))
     return caller
 
 
@@ -187,6 +194,7 @@ def require_open(owner: Account | None) -> None:
 def charge(storage: Storage, account_id: str, settings: Settings, shown: bool = True) -> Account:
     """Count one request against the account's allowance. ``shown``: the caller may see what
     is left (False for a keyless request charged to a public bin's owner)."""
+    charged_account.set(account_id)
     try:
         account = storage.accounts.charge(account_id)
     except ChargeRefused as refused:

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
+from openbin.errors import InvalidRequest, NotFound
 from openbin.models import Account
 from openbin.services import gate
 from openbin.services.auth import Credentials
 from openbin.storage import Storage
+
+NO_LOGS = "No logs found"
+BAD_DAY = "The date must be a day in DD-MM-YYYY form"
+DAY_FORM = re.compile(r"(\d{2})-(\d{2})-(\d{4})")
+
+
+def log_day_name(day: date) -> str:
+    """A usage log's day as JSONBin names it: DD-MM-YYYY."""
+    return day.strftime("%d-%m-%Y")
+
+
+@dataclass(frozen=True, slots=True)
+class UsageLogDay:
+    day: date
+    lines: list[bytes]  # one JSON object a line, in the order they were filed
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,3 +45,31 @@ class UsageService:
     def usage(self, credentials: Credentials) -> Usage:
         _, account = gate.open_account(self.storage, credentials)
         return usage_of(account, self.storage)
+
+    # -- usage logs (docs/API.md §6c) -----------------------------------------------------------
+    def _kept_since(self) -> date:
+        """The oldest day still kept (S3 removes older ones, within a day or two)."""
+        return datetime.now(UTC).date() - timedelta(days=self.storage.settings.usage_log_days)
+
+    def log_days(self, credentials: Credentials) -> list[date]:
+        """The caller's account's days with a log, newest first."""
+        caller, _ = gate.open_account(self.storage, credentials)
+        since = self._kept_since()
+        days = [d for d in self.storage.usage_logs.days(caller.account_id) if d >= since]
+        if not days:
+            raise NotFound(NO_LOGS)
+        return sorted(days, reverse=True)
+
+    def log_day(self, credentials: Credentials, day_text: str) -> UsageLogDay:
+        caller, _ = gate.open_account(self.storage, credentials)
+        found = DAY_FORM.fullmatch(day_text)
+        try:
+            day = date(int(found[3]), int(found[2]), int(found[1])) if found else None
+        except ValueError:  # 31-02-2026
+            day = None
+        if day is None:
+            raise InvalidRequest(BAD_DAY)
+        lines = self.storage.usage_logs.lines(caller.account_id, day)
+        if day < self._kept_since() or not lines:
+            raise NotFound(f"Backup not found for {day_text}.")
+        return UsageLogDay(day, lines)

@@ -22,6 +22,7 @@ from openbin.storage.collections import CollectionRepository
 from openbin.storage.keys import KeyRepository
 from openbin.storage.records import RecordStore
 from openbin.storage.schema_docs import SchemaDocRepository
+from openbin.storage.usage_logs import UsageLogStore
 
 FAILURES = (ClientError, BotoCoreError)  # what a failed round trip raises
 
@@ -36,6 +37,7 @@ class Storage:
     records: RecordStore
     collections: CollectionRepository
     schema_docs: SchemaDocRepository
+    usage_logs: UsageLogStore
 
     @classmethod
     def build(cls, settings: Settings, db, s3, db_once=None) -> Storage:
@@ -50,6 +52,7 @@ class Storage:
             records=RecordStore(s3, settings.records_bucket, settings.inline_record_limit),
             collections=CollectionRepository(db, settings.collections_table),
             schema_docs=SchemaDocRepository(db, settings.schema_docs_table),
+            usage_logs=UsageLogStore(s3, settings.records_bucket),
         )
 
     def read(self, wanted: Wanted) -> Found:

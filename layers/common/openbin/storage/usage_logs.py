@@ -1,0 +1,60 @@
+"""Usage logs: one S3 object per batch of an account's request lines of one day, under
+``logs/<account id>/<YYYY-MM-DD>/`` in the records bucket (a lifecycle rule expires them)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+PREFIX = "logs/"
+
+
+class UsageLogStore:
+    def __init__(self, s3_client, bucket: str) -> None:
+        """``s3_client``: a client, or a function making one on first use."""
+        self._s3_client = s3_client
+        self._bucket = bucket
+
+    @property
+    def _s3(self):
+        if callable(self._s3_client) and not hasattr(self._s3_client, "meta"):
+            self._s3_client = self._s3_client()
+        return self._s3_client
+
+    @staticmethod
+    def _folder(account_id: str, day: date | None = None) -> str:
+        return f"{PREFIX}{account_id}/" + (f"{day.isoformat()}/" if day else "")
+
+    def append(self, account_id: str, day: date, lines: bytes) -> None:
+        """File a batch of JSON lines (each ending with a newline) under the account's day."""
+        key = f"{self._folder(account_id, day)}{uuid.uuid4().hex}.jsonl"
+        self._s3.put_object(
+            Bucket=self._bucket, Key=key, Body=lines, ContentType="application/x-ndjson"
+        )
+
+    def days(self, account_id: str) -> list[date]:
+        """The days the account has lines for, in any order."""
+        found: list[date] = []
+        pages = self._s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self._bucket, Prefix=self._folder(account_id), Delimiter="/"
+        )
+        for page in pages:
+            for common in page.get("CommonPrefixes", []):
+                name = common["Prefix"].rstrip("/").rsplit("/", 1)[-1]
+                try:
+                    found.append(date.fromisoformat(name))
+                except ValueError:
+                    continue
+        return found
+
+    def lines(self, account_id: str, day: date) -> list[bytes]:
+        """Every line filed for the account's day (in the order of their batches' files)."""
+        out: list[bytes] = []
+        pages = self._s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self._bucket, Prefix=self._folder(account_id, day)
+        )
+        for page in pages:
+            for listed in page.get("Contents", []):
+                body = self._s3.get_object(Bucket=self._bucket, Key=listed["Key"])["Body"]
+                out += [line for line in body.read().split(b"\n") if line]
+        return out
