@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 ORIGIN = "https://smoke.openbin.invalid"
 BIN_ID = re.compile(r"[0-9a-f]{24}")
@@ -67,8 +68,8 @@ class Smoke:
         self.bin_id: str | None = None
 
     # -- HTTP ----------------------------------------------------------------------------------
-    def request(self, method: str, path: str, headers=None, body=None) -> Reply:
-        data = None
+    def request(self, method: str, path: str, headers=None, body=None, raw=None) -> Reply:
+        data = raw
         sent = dict(headers or {})
         if body is not None:
             data = json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -85,8 +86,8 @@ class Smoke:
             reason = getattr(error, "reason", error)
             raise CheckFailed(f"cannot reach {self.base}{path}: {reason}") from None
 
-    def keyed(self, method: str, path: str, headers=None, body=None) -> Reply:
-        return self.request(method, path, {"X-Master-Key": self.key, **(headers or {})}, body)
+    def keyed(self, method: str, path: str, headers=None, body=None, raw=None) -> Reply:
+        return self.request(method, path, {"X-Master-Key": self.key, **(headers or {})}, body, raw)
 
     # -- checks --------------------------------------------------------------------------------
     def check(self, name: str, run: Callable[[], str], needs_bin: bool = False) -> bool:
@@ -121,7 +122,50 @@ class Smoke:
             self.check(name, step, needs_bin=True)
         self.check("unknown route", self.unknown_route)
         self.check("delete", self.delete, needs_bin=True)
+        self.check("XL bin", self.xl_bin)
+        self.check("usage log", self.usage_log)
         return self.results
+
+    def xl_bin(self) -> str:
+        boundary = "openbin-smoke-boundary"
+        form = (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="smoke.json"\r\n'
+            "Content-Type: application/json\r\n\r\n"
+            '{"smoke": "xl"}\r\n'
+            f"--{boundary}--\r\n"
+        ).encode()
+        form_type = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        made = _expect(self.keyed("POST", "/xl/b", form_type, raw=form), 200)
+        xl_id = made.get("record")
+        if not isinstance(xl_id, str) or made.get("metadata", {}).get("id") != xl_id:
+            raise CheckFailed(f"unexpected answer {json.dumps(made)[:200]}")
+        read = self.keyed("GET", f"/xl/b/{xl_id}?meta=false")
+        if (read.status, read.body) != (200, b'{"smoke": "xl"}'):
+            raise CheckFailed(f"reading it back got {read.describe()}")
+        _expect(self.keyed("DELETE", f"/xl/b/{xl_id}"), 200)
+        return "uploaded as a form, read back as sent, deleted"
+
+    def usage_log(self, wait: float = 60.0) -> str:
+        """The checks above are in today's log (a subscription files them a few seconds late)."""
+        today = datetime.now(UTC).strftime("%d-%m-%Y")
+        deadline = time.monotonic() + wait
+        while True:
+            reply = self.keyed("GET", "/l")
+            if reply.status == 200 and today in reply.json().get("logs", []):
+                break
+            if reply.status not in (200, 404):
+                raise CheckFailed(reply.describe())
+            if time.monotonic() > deadline:
+                raise CheckFailed(
+                    f"no usage log for {today} after {wait:.0f} s: check the subscription "
+                    "filters and UsageLogWriterFunction's errors"
+                )
+            time.sleep(1)
+        day = self.keyed("GET", f"/l/{today}")
+        if day.status != 200 or day.headers.get("content-type") != "application/zip":
+            raise CheckFailed(f"today's log got {day.describe()}")
+        return f"{today}: a zip of {len(day.body)} bytes"
 
     def preflight(self) -> str:
         reply = self.request(

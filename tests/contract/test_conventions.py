@@ -206,7 +206,9 @@ def test_cors_preflight_allows_jsonbin_headers(api, path):
         "content-type",
     ):
         assert name in allowed
-    assert reply.header("Access-Control-Expose-Headers") == "x-requests-remaining"
+    assert (
+        reply.header("Access-Control-Expose-Headers") == "x-requests-remaining,content-disposition"
+    )
     assert reply.header("Access-Control-Max-Age") == "600"
 
 

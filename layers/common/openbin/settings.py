@@ -63,7 +63,9 @@ class Settings(BaseModel):
         "x-sort-order,x-schema-doc-id,x-schema-doc-name,x-key-name",
         alias="OPENBIN_CORS_ALLOW_HEADERS",
     )
-    cors_expose_headers: str = Field("x-requests-remaining", alias="OPENBIN_CORS_EXPOSE_HEADERS")
+    cors_expose_headers: str = Field(
+        "x-requests-remaining,content-disposition", alias="OPENBIN_CORS_EXPOSE_HEADERS"
+    )
     cors_max_age: int = Field(600, ge=0, le=86_400, alias="OPENBIN_CORS_MAX_AGE")
 
     def preflight_headers(self) -> dict[str, str]:
