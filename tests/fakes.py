@@ -205,7 +205,7 @@ class FakeBins:
         with self._t.lock:
             stored = self._check(bin)
             old = stored.latest_version
-            kept = Version(bin.bin_id, old, copy.deepcopy(bin.record), now)
+            kept = Version(bin.bin_id, old, copy.deepcopy(bin.record), now, revision)
             self._t.versions[(bin.bin_id, old)] = (kept, revision)
             stored.latest_version, stored.record, stored.revision = old + 1, new, revision
             self._t.count(bin.owner_id, stored=new.size)

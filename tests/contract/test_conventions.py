@@ -207,7 +207,8 @@ def test_cors_preflight_allows_jsonbin_headers(api, path):
     ):
         assert name in allowed
     assert (
-        reply.header("Access-Control-Expose-Headers") == "x-requests-remaining,content-disposition"
+        reply.header("Access-Control-Expose-Headers")
+        == "x-requests-remaining,content-disposition,etag"
     )
     assert reply.header("Access-Control-Max-Age") == "600"
 

@@ -35,5 +35,9 @@ class SchemaMismatch(InvalidRequest):
     """The record does not match its collection's schema doc."""
 
 
+class PreconditionFailed(OpenBinError):
+    """An If-Match that is not the bin's current ETag: nothing was changed."""
+
+
 class Unavailable(OpenBinError):
     """Storage failed in a way the client should retry."""

@@ -82,6 +82,7 @@ class Version:
     version: int
     record: RecordRef
     created_at: str
+    token: str = ""  # the revision of the write that archived it: unique to this version item
 
 
 @dataclass(slots=True)

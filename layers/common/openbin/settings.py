@@ -60,11 +60,11 @@ class Settings(BaseModel):
     cors_allow_headers: str = Field(
         "content-type,x-master-key,x-access-key,x-bin-private,x-bin-name,x-bin-meta,"
         "x-bin-versioning,x-collection-id,x-collection-name,x-json-path,x-preserve-latest,"
-        "x-sort-order,x-schema-doc-id,x-schema-doc-name,x-key-name",
+        "x-sort-order,x-schema-doc-id,x-schema-doc-name,x-key-name,if-match,if-none-match",
         alias="OPENBIN_CORS_ALLOW_HEADERS",
     )
     cors_expose_headers: str = Field(
-        "x-requests-remaining,content-disposition", alias="OPENBIN_CORS_EXPOSE_HEADERS"
+        "x-requests-remaining,content-disposition,etag", alias="OPENBIN_CORS_EXPOSE_HEADERS"
     )
     cors_max_age: int = Field(600, ge=0, le=86_400, alias="OPENBIN_CORS_MAX_AGE")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 
-from openbin.api.http import body_bytes, credentials, header, ok, query, to_json
+from openbin.api.http import body_bytes, credentials, header, not_modified, ok, query, to_json
 from openbin.models import Bin
 from openbin.observability import metrics
 from openbin.services.bins import (
@@ -81,7 +81,7 @@ def create(app: APIGatewayHttpResolver) -> Response:
         )
     )
     metrics.add_metric(name="BinsCreated", unit=MetricUnit.Count, value=1)
-    return ok(created_answer(result))
+    return ok(created_answer(result), {"ETag": result.etag})
 
 
 def create_xl(app: APIGatewayHttpResolver) -> Response:
@@ -113,10 +113,13 @@ def read(app: APIGatewayHttpResolver, bin_id: str, version: str | None = None) -
             meta_header=header(app, "X-Bin-Meta"),
             meta_query=query(app, "meta"),
             json_path=header(app, "X-JSON-Path"),
+            if_none_match=header(app, "If-None-Match"),
         )
     )
     metrics.add_metric(name="BinsRead", unit=MetricUnit.Count, value=1)
-    return ok(read_answer(result))
+    if result.not_modified:
+        return not_modified({"ETag": result.etag})
+    return ok(read_answer(result), {"ETag": result.etag})
 
 
 def update(app: APIGatewayHttpResolver, bin_id: str) -> Response:
@@ -128,14 +131,15 @@ def update(app: APIGatewayHttpResolver, bin_id: str) -> Response:
             versioning=header(app, "X-Bin-Versioning"),
             collection_id=header(app, "X-Collection-Id"),
             body=body_bytes(app),
+            if_match=header(app, "If-Match"),
         )
     )
     metrics.add_metric(name="BinsUpdated", unit=MetricUnit.Count, value=1)
-    return ok(updated_answer(result))
+    return ok(updated_answer(result), {"ETag": result.etag})
 
 
 def delete(app: APIGatewayHttpResolver, bin_id: str) -> Response:
-    result = service().delete(credentials(app), bin_id)
+    result = service().delete(credentials(app), bin_id, header(app, "If-Match"))
     metrics.add_metric(name="BinsDeleted", unit=MetricUnit.Count, value=1)
     return ok(
         {

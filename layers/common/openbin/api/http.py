@@ -24,6 +24,7 @@ from openbin.errors import (
     NotAuthenticated,
     NotFound,
     OpenBinError,
+    PreconditionFailed,
     Unavailable,
 )
 from openbin.observability import CORRELATION_ID, logger, metrics
@@ -67,6 +68,7 @@ STATUS_BY_ERROR: tuple[tuple[type[OpenBinError], int], ...] = (
     (NotAuthenticated, 401),
     (NotAllowed, 403),
     (NotFound, 404),
+    (PreconditionFailed, 412),
     (Unavailable, 503),
 )
 
@@ -122,10 +124,17 @@ def _remaining_header(remaining: int | None) -> dict | None:
     return {"X-Requests-Remaining": str(remaining)} if remaining is not None else None
 
 
-def ok(body: str | dict | list) -> Response:
+def ok(body: str | dict | list, headers: dict | None = None) -> Response:
     """A 200 answer, with what the caller's account has left when the request was charged to
     a recognised key (``requests_remaining``: the one channel the allowance travels by)."""
-    return json_response(200, body, _remaining_header(requests_remaining.get()))
+    sent = {**(headers or {}), **(_remaining_header(requests_remaining.get()) or {})}
+    return json_response(200, body, sent)
+
+
+def not_modified(headers: dict) -> Response:
+    """304: what the client holds is current (no body); charged like the read it answers."""
+    sent = {**headers, **(_remaining_header(requests_remaining.get()) or {})}
+    return Response(status_code=304, content_type=None, body="", headers=sent)
 
 
 def file_response(data: bytes, content_type: str, filename: str) -> Response:

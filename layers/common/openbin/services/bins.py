@@ -14,6 +14,7 @@ from openbin.errors import (
     NotAllowed,
     NotFound,
     OpenBinError,
+    PreconditionFailed,
     Unavailable,
 )
 from openbin.models import Account, Bin, Collection, KeyRecord, RecordRef, SchemaDoc, Version
@@ -59,6 +60,7 @@ class ReadRequest:
     meta_header: str | None = None
     meta_query: str | None = None
     json_path: str | None = None
+    if_none_match: str | None = None
 
 
 @dataclass(slots=True)
@@ -69,6 +71,7 @@ class UpdateRequest:
     versioning: str | None = None
     collection_id: str | None = None
     body: bytes = b""
+    if_match: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,7 @@ class BinWritten:
     bin: Bin
     record_json: str
     version: int | None = None
+    etag: str = ""  # of the record as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +103,48 @@ class BinRead:
     record_json: str | None = None
     matches: list | None = None
     meta: bool = True
+    etag: str = ""
+    not_modified: bool = False  # If-None-Match named this ETag: no record was loaded
 
 
 @dataclass(frozen=True, slots=True)
 class BinDeleted:
     bin_id: str
     versions_deleted: int
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    version: int | None  # the version a versioned write made
+    revision: str  # the bin's new revision
+
+
+PRECONDITION_FAILED = "The bin has changed: If-Match is not its current ETag"
+
+
+def etag_of(bin: Bin, version: int | None = None, stored: Version | None = None) -> str:
+    """A strong ETag for the record version a read returns: the bin's revision for the latest
+    (new at every write of its record or history), the archiving write's token for an earlier
+    version. Random, never derived from a key."""
+    if version is None or version == bin.latest_version or stored is None:
+        return f'"{bin.revision}"'
+    return f'"{stored.token}.{version}"'
+
+
+def etag_matches(header: str | None, current: str, weak: bool) -> bool:
+    """Whether an If-Match (``weak`` False: strong comparison) or If-None-Match (weak) header
+    names ``current``: a list of entity tags, or ``*``."""
+    for tag in (header or "").split(","):
+        tag = tag.strip()
+        if tag == "*":
+            return True
+        if tag.startswith("W/"):
+            if not weak:
+                continue
+            tag = tag[2:]
+        if tag == current:
+            return True
+    return False
 
 
 def size_limit_message(plan: str) -> str:
@@ -173,7 +213,7 @@ class BinService:
         except OpenBinError:  # refused, so not written: nothing points at the new object
             storage.records.discard(record)
             raise
-        return BinWritten(bin, checked.text)
+        return BinWritten(bin, checked.text, etag=etag_of(bin))
 
     def _check_create(
         self,
@@ -262,7 +302,11 @@ class BinService:
         meta = parse_bool("meta", request.meta_query, True) and meta
         if version_error:
             raise InvalidRequest("Bin version is invalid")
-        data = storage.records.load(self._record_at(bin, version, opened.version))
+        ref = self._record_at(bin, version, opened.version)
+        tag = etag_of(bin, version, opened.version)
+        if request.if_none_match is not None and etag_matches(request.if_none_match, tag, True):
+            return BinRead(bin, version, meta=meta, etag=tag, not_modified=True)
+        data = storage.records.load(ref)
         if request.json_path is not None:
             from openbin import jsonpath
 
@@ -272,8 +316,8 @@ class BinService:
                 self.settings.jsonpath_max_length,
                 self.settings.jsonpath_base_steps,
             )
-            return BinRead(bin, version, matches=matches, meta=meta)
-        return BinRead(bin, version, record_json=data.decode("utf-8"), meta=meta)
+            return BinRead(bin, version, matches=matches, meta=meta, etag=tag)
+        return BinRead(bin, version, record_json=data.decode("utf-8"), meta=meta, etag=tag)
 
     @staticmethod
     def _record_at(bin: Bin, version: int | None, stored: Version | None) -> RecordRef:
@@ -288,6 +332,7 @@ class BinService:
         storage = self.storage
         opened = open_bin(storage, request.credentials, request.bin_id, auth.UPDATE)
         bin = opened.bin
+        self._check_if_match(bin, request.if_match)
         require_json_content_type(request.content_type)
         asked = parse_bool("X-Bin-Versioning", request.versioning, None)
         moving_to = request.collection_id
@@ -312,18 +357,38 @@ class BinService:
             versioned = bool(asked)
         else:  # public bins keep history unless their owner's master key says otherwise
             versioned = not (asked is False and opened.by_owner_master_key)
-        version = self.write_version(bin.bin_id, record_bytes(request.body), versioned, first=bin)
+        strict = request.if_match is not None
+        written = self.write(bin.bin_id, record_bytes(request.body), versioned, bin, strict)
         if collection is not None and collection.collection_id != bin.collection_id:
             storage.bins.move_to_collection(bin, collection.collection_id)
-        return BinWritten(bin, text, version)
+        return BinWritten(bin, text, written.version, f'"{written.revision}"')
+
+    @staticmethod
+    def _check_if_match(bin: Bin, if_match: str | None) -> None:
+        """A write with If-Match goes ahead only on the record version it names (checked
+        before the body is: RFC 9110 evaluates preconditions before processing content)."""
+        if if_match is not None and not etag_matches(if_match, etag_of(bin), False):
+            raise PreconditionFailed(PRECONDITION_FAILED)
 
     def write_version(
         self, bin_id: str, data: bytes, versioned: bool, first: Bin | None = None
     ) -> int | None:
-        """Store ``data`` as the bin's new latest record. Versioned: appended as version n+1
-        (returned); unversioned, or past the version limit: the latest is replaced in place.
-        Conditional writes on the bin's revision: a writer that loses to a concurrent one tries
-        again on the state the refusal returned, after a random pause (openbin.retry)."""
+        """``write``, for callers that want the version number alone."""
+        return self.write(bin_id, data, versioned, first).version
+
+    def write(
+        self,
+        bin_id: str,
+        data: bytes,
+        versioned: bool,
+        first: Bin | None = None,
+        strict: bool = False,
+    ) -> Written:
+        """Store ``data`` as the bin's new latest record. Versioned: appended as version n+1;
+        unversioned, or past the version limit: the latest is replaced in place. Conditional
+        writes on the bin's revision: a writer that loses to a concurrent one tries again on
+        the state the refusal returned, after a random pause (openbin.retry); ``strict`` (an
+        If-Match on ``first``): it is refused instead, and nothing is changed."""
         storage = self.storage
         record = storage.records.save(bin_id, data)
         bin = first
@@ -333,23 +398,32 @@ class BinService:
             if bin is None:
                 storage.records.discard(record)
                 raise NotFound(BIN_NOT_FOUND)
+            revision = ids.new_revision()
             try:
                 if versioned and bin.latest_version < self.settings.max_versions:
-                    return storage.bins.append_version(bin, record, now_iso(), ids.new_revision())
-                storage.bins.replace_latest(bin, record, ids.new_revision())
+                    number = storage.bins.append_version(bin, record, now_iso(), revision)
+                    return Written(number, revision)
+                storage.bins.replace_latest(bin, record, revision)
             except RevisionConflict as conflict:
+                if strict:
+                    storage.records.discard(record)
+                    raise PreconditionFailed(PRECONDITION_FAILED) from None
                 bin = conflict.current
                 continue
             storage.records.discard(bin.record)
-            return None
+            return Written(None, revision)
         storage.records.discard(record)
         raise Unavailable(UNAVAILABLE)
 
     # -- delete -----------------------------------------------------------------------------
-    def delete(self, credentials: Credentials, bin_id: str) -> BinDeleted:
+    def delete(
+        self, credentials: Credentials, bin_id: str, if_match: str | None = None
+    ) -> BinDeleted:
         storage = self.storage
         opened = open_bin(storage, credentials, bin_id, auth.DELETE)
         bin: Bin | None = opened.bin
+        assert bin is not None
+        self._check_if_match(bin, if_match)
         for attempt in retry.attempts():
             if bin is None or attempt >= 2:  # after a pause: read the state again
                 bin = storage.bins.get(bin_id)
@@ -360,6 +434,8 @@ class BinService:
                 storage.bins.delete_bin(bin, sum(v.record.size for v in history))
                 break
             except RevisionConflict as conflict:
+                if if_match is not None:  # the ETag it named is no longer current
+                    raise PreconditionFailed(PRECONDITION_FAILED) from None
                 bin = conflict.current
         else:
             raise Unavailable(UNAVAILABLE)

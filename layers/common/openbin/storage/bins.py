@@ -131,6 +131,7 @@ class BinRepository:
             version=int(item["version"]["N"]),
             record=_record_from(item),
             created_at=item["createdAt"]["S"],
+            token=opt_s(item, "tok") or "",
         )
 
     def _bin_item(self, bin: Bin) -> dict:
