@@ -1,4 +1,4 @@
-"""UpdateBinFunction: PUT /v3/b/{binId}."""
+"""UpdateBinFunction: PUT and PATCH /v3/b/{binId}."""
 
 from openbin.api import bins
 from openbin.api.http import build_resolver, entry_point
@@ -9,6 +9,11 @@ app = build_resolver()
 @app.put("/v3/b/<bin_id>")
 def update_bin(bin_id: str):
     return bins.update(app, bin_id)
+
+
+@app.patch("/v3/b/<bin_id>")
+def patch_bin(bin_id: str):
+    return bins.patch(app, bin_id)
 
 
 lambda_handler = entry_point(app)

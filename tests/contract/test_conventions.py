@@ -191,6 +191,7 @@ def test_cors_preflight_allows_jsonbin_headers(api, path):
         "GET",
         "POST",
         "PUT",
+        "PATCH",
         "DELETE",
         "OPTIONS",
     }

@@ -35,6 +35,14 @@ class SchemaMismatch(InvalidRequest):
     """The record does not match its collection's schema doc."""
 
 
+class Conflict(OpenBinError):
+    """The request contradicts the resource as it is (a JSON Patch ``test`` that fails)."""
+
+
+class UnsupportedMediaType(OpenBinError):
+    """A body of a content type the route does not take."""
+
+
 class PreconditionFailed(OpenBinError):
     """An If-Match that is not the bin's current ETag: nothing was changed."""
 

@@ -55,7 +55,7 @@ class Settings(BaseModel):
     # $default route answers to a preflight that reaches it (see openbin.api.http).
     cors_allow_origins: str = Field("*", alias="OPENBIN_CORS_ALLOW_ORIGINS")
     cors_allow_methods: str = Field(
-        "GET,POST,PUT,DELETE,OPTIONS", alias="OPENBIN_CORS_ALLOW_METHODS"
+        "GET,POST,PUT,PATCH,DELETE,OPTIONS", alias="OPENBIN_CORS_ALLOW_METHODS"
     )
     cors_allow_headers: str = Field(
         "content-type,x-master-key,x-access-key,x-bin-private,x-bin-name,x-bin-meta,"

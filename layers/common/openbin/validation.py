@@ -73,7 +73,7 @@ def _reject_constant(name: str) -> None:
 class BigNumber(float):
     """A JSON number beyond what a double holds (``1e400``, an integer of thousands of digits),
     read back from a stored record: it compares as ±infinity (as JavaScript reads it), and
-    ``openbin.api.http.to_json`` writes it back exactly as it was sent."""
+    ``to_json`` writes it back exactly as it was sent."""
 
     __slots__ = ("text",)
     text: str
@@ -197,3 +197,36 @@ def uploaded_file(content_type: str | None, body: bytes) -> bytes:
     except MultipartError:
         raise InvalidRequest(BAD_FORM_MESSAGE) from None
     raise InvalidRequest(NO_FILE_MESSAGE)
+
+
+COMPACT = (",", ":")
+
+
+def to_json(value: object) -> str:
+    """Compact JSON that is always valid UTF-8 and valid JSON: a lone surrogate (which JSON may
+    carry in a record, as ``\\ud800``) is escaped instead of breaking the answer, and a number
+    beyond a double's range (``BigNumber``) is written as it was sent, never as ``Infinity``."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=COMPACT, allow_nan=False)
+    except ValueError:
+        text = _exact(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = _exact(value, ensure_ascii=True)
+    return text
+
+
+def _exact(value: object, ensure_ascii: bool) -> str:
+    """The slow path of ``to_json``: numbers as read (``BigNumber.text``)."""
+    if isinstance(value, BigNumber):
+        return value.text
+    if type(value) is dict:
+        items = (
+            json.dumps(k, ensure_ascii=ensure_ascii) + ":" + _exact(v, ensure_ascii)
+            for k, v in value.items()
+        )
+        return "{" + ",".join(items) + "}"
+    if type(value) is list:
+        return "[" + ",".join(_exact(v, ensure_ascii) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=ensure_ascii)

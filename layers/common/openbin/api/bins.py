@@ -14,6 +14,7 @@ from openbin.services.bins import (
     BinService,
     BinWritten,
     CreateRequest,
+    PatchRequest,
     ReadRequest,
     UpdateRequest,
 )
@@ -135,6 +136,21 @@ def update(app: APIGatewayHttpResolver, bin_id: str) -> Response:
         )
     )
     metrics.add_metric(name="BinsUpdated", unit=MetricUnit.Count, value=1)
+    return ok(updated_answer(result), {"ETag": result.etag})
+
+
+def patch(app: APIGatewayHttpResolver, bin_id: str) -> Response:
+    result = service().patch(
+        PatchRequest(
+            credentials=credentials(app),
+            bin_id=bin_id,
+            content_type=header(app, "Content-Type"),
+            versioning=header(app, "X-Bin-Versioning"),
+            body=body_bytes(app),
+            if_match=header(app, "If-Match"),
+        )
+    )
+    metrics.add_metric(name="BinsPatched", unit=MetricUnit.Count, value=1)
     return ok(updated_answer(result), {"ETag": result.etag})
 
 

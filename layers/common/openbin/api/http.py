@@ -19,6 +19,7 @@ from openbin import aws
 from openbin.api import usage_log
 from openbin.errors import (
     UNAVAILABLE,
+    Conflict,
     InvalidRequest,
     NotAllowed,
     NotAuthenticated,
@@ -26,14 +27,14 @@ from openbin.errors import (
     OpenBinError,
     PreconditionFailed,
     Unavailable,
+    UnsupportedMediaType,
 )
 from openbin.observability import CORRELATION_ID, logger, metrics
 from openbin.services import auth
 from openbin.services.auth import Credentials, caller_account, requests_remaining
-from openbin.validation import BigNumber
+from openbin.validation import COMPACT, to_json
 
 JSON = "application/json; charset=utf-8"
-COMPACT = (",", ":")
 ROUTE_NOT_FOUND = "Route not found"
 INTERNAL = "Internal server error"
 DEADLINE_MARGIN = 2.0  # seconds
@@ -68,7 +69,9 @@ STATUS_BY_ERROR: tuple[tuple[type[OpenBinError], int], ...] = (
     (NotAuthenticated, 401),
     (NotAllowed, 403),
     (NotFound, 404),
+    (Conflict, 409),
     (PreconditionFailed, 412),
+    (UnsupportedMediaType, 415),
     (Unavailable, 503),
 )
 
@@ -83,36 +86,6 @@ def status_of(error: OpenBinError) -> int:
 def count_error(status: int) -> None:
     name = "ClientErrors" if status < 500 else "ServerErrors"
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-
-
-def to_json(value: object) -> str:
-    """Compact JSON that is always valid UTF-8 and valid JSON: a lone surrogate (which JSON may
-    carry in a record, as ``\\ud800``) is escaped instead of breaking the answer, and a number
-    beyond a double's range (``BigNumber``) is written as it was sent, never as ``Infinity``."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, separators=COMPACT, allow_nan=False)
-    except ValueError:
-        text = _exact(value, ensure_ascii=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = _exact(value, ensure_ascii=True)
-    return text
-
-
-def _exact(value: object, ensure_ascii: bool) -> str:
-    """The slow path of ``to_json``: numbers as read (``BigNumber.text``)."""
-    if isinstance(value, BigNumber):
-        return value.text
-    if type(value) is dict:
-        items = (
-            json.dumps(k, ensure_ascii=ensure_ascii) + ":" + _exact(v, ensure_ascii)
-            for k, v in value.items()
-        )
-        return "{" + ",".join(items) + "}"
-    if type(value) is list:
-        return "[" + ",".join(_exact(v, ensure_ascii) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=ensure_ascii)
 
 
 def json_response(status: int, body: str | dict | list, headers: dict | None = None) -> Response:

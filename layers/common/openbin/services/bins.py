@@ -10,12 +10,14 @@ from openbin import ids, retry
 from openbin.clock import now_iso
 from openbin.errors import (
     UNAVAILABLE,
+    Conflict,
     InvalidRequest,
     NotAllowed,
     NotFound,
     OpenBinError,
     PreconditionFailed,
     Unavailable,
+    UnsupportedMediaType,
 )
 from openbin.models import Account, Bin, Collection, KeyRecord, RecordRef, SchemaDoc, Version
 from openbin.services import auth
@@ -26,12 +28,14 @@ from openbin.storage.batch import Wanted
 from openbin.storage.bins import AccountChanged, Charge, RevisionConflict
 from openbin.validation import (
     check_bin_name,
+    depth_within,
     loads_exact,
     parse_bool,
     parse_record,
     parse_version,
     record_bytes,
     require_json_content_type,
+    to_json,
     uploaded_file,
 )
 
@@ -72,6 +76,23 @@ class UpdateRequest:
     collection_id: str | None = None
     body: bytes = b""
     if_match: str | None = None
+
+
+@dataclass(slots=True)
+class PatchRequest:
+    credentials: Credentials
+    bin_id: str
+    content_type: str | None = None
+    versioning: str | None = None
+    body: bytes = b""
+    if_match: str | None = None
+
+
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+PATCH_TYPES_MESSAGE = (
+    f"You need to pass Content-Type set to {MERGE_PATCH} (RFC 7396) or {JSON_PATCH} (RFC 6902)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,6 +384,55 @@ class BinService:
             storage.bins.move_to_collection(bin, collection.collection_id)
         return BinWritten(bin, text, written.version, f'"{written.revision}"')
 
+    # -- patch ------------------------------------------------------------------------------
+    def patch(self, request: PatchRequest) -> BinWritten:
+        """Apply a JSON Merge Patch (RFC 7396) or a JSON Patch (RFC 6902) to the latest record,
+        with PUT's keys, permission, versioning and checks of the result. The write is
+        conditional on the revision the patch was applied to: a writer that loses to a
+        concurrent one applies the patch again to what won (with If-Match: 412)."""
+        storage = self.storage
+        opened = open_bin(storage, request.credentials, request.bin_id, auth.UPDATE)
+        bin = opened.bin
+        self._check_if_match(bin, request.if_match)
+        media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
+        if media_type not in (MERGE_PATCH, JSON_PATCH):
+            raise UnsupportedMediaType(PATCH_TYPES_MESSAGE)
+        asked = parse_bool("X-Bin-Versioning", request.versioning, None)
+        apply = _patcher(media_type, request.body, self.settings.max_json_depth)
+        if bin.private:
+            versioned = bool(asked)
+        else:
+            versioned = not (asked is False and opened.by_owner_master_key)
+        collection = storage.collections.get(bin.collection_id) if bin.collection_id else None
+        current: Bin | None = bin
+        for attempt in retry.attempts():
+            if current is None or attempt >= 2:
+                current = storage.bins.get(request.bin_id)
+            if current is None:
+                raise NotFound(BIN_NOT_FOUND)
+            patched = apply(loads_exact(storage.records.load(current.record)))
+            data = to_json(patched).encode("utf-8")
+            value, text = parse_record(data, self.settings.max_json_depth)
+            self._check_size(len(data), opened.owner_plan)
+            self._check_schema(collection, value, len(data))
+            record = storage.records.save(current.bin_id, data)
+            revision = ids.new_revision()
+            try:
+                if versioned and current.latest_version < self.settings.max_versions:
+                    number = storage.bins.append_version(current, record, now_iso(), revision)
+                else:
+                    storage.bins.replace_latest(current, record, revision)
+                    storage.records.discard(current.record)
+                    number = None
+            except RevisionConflict as conflict:
+                storage.records.discard(record)
+                if request.if_match is not None:
+                    raise PreconditionFailed(PRECONDITION_FAILED) from None
+                current = conflict.current
+                continue
+            return BinWritten(current, text, number, f'"{revision}"')
+        raise Unavailable(UNAVAILABLE)
+
     @staticmethod
     def _check_if_match(bin: Bin, if_match: str | None) -> None:
         """A write with If-Match goes ahead only on the record version it names (checked
@@ -447,3 +517,54 @@ class BinService:
         else:
             storage.records.discard(bin.record)
         return BinDeleted(bin_id, len(history))
+
+
+def _patcher(media_type: str, body: bytes, max_depth: int):
+    """The function a PATCH body stands for: record -> patched record (the body is parsed,
+    and a JSON Patch's operations checked, once)."""
+    try:
+        document = loads_exact(body)
+    except (ValueError, RecursionError):
+        raise InvalidRequest("Invalid JSON provided") from None
+    if isinstance(document, (dict, list)) and not depth_within(document, max_depth):
+        raise InvalidRequest(f"JSON nesting is too deep (at most {max_depth} levels)")
+    if media_type == MERGE_PATCH:
+        return lambda record: merge_patch(record, document)
+    import jsonpatch
+
+    if not isinstance(document, list):
+        raise InvalidRequest("Invalid JSON Patch document: it must be an array of operations")
+    try:
+        patch = jsonpatch.JsonPatch(document)  # checks every operation's shape
+    except (
+        jsonpatch.JsonPatchException,
+        jsonpatch.JsonPointerException,
+        TypeError,
+        AttributeError,
+        KeyError,
+    ) as error:
+        raise InvalidRequest(f"Invalid JSON Patch document: {error}") from None
+
+    def apply(record):
+        try:
+            return patch.apply(record)
+        except jsonpatch.JsonPatchTestFailed as failed:
+            raise Conflict(f"JSON Patch test failed: {failed}") from None
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
+            raise InvalidRequest(f"JSON Patch cannot be applied: {error}") from None
+
+    return apply
+
+
+def merge_patch(target, patch):
+    """RFC 7396: a patch that is an object merges into the target member by member (null
+    removes one); anything else replaces the target."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
