@@ -154,3 +154,14 @@ def test_concurrent_patches_never_lose_a_write(api, owner, bin_id):
     assert statuses == [200] * 8
     record = latest(api, owner, bin_id)
     assert {f"w{n}" for n in range(8)} <= set(record)
+
+
+def test_a_record_kept_in_s3_is_patched_too(api, owner):
+    """A record too large to be inline (over 16 KB compressed) is read from S3 to be patched."""
+    import secrets
+
+    big = {"blob": secrets.token_hex(30_000)}
+    bin_id = api.create_bin(owner, big)
+    reply = patch(api, owner, bin_id, MERGE, {"added": True})
+    assert reply.status == 200
+    assert latest(api, owner, bin_id) == {**big, "added": True}

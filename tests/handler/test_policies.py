@@ -3,7 +3,10 @@ handlers, is allowed by the function's own policy in template.yaml."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from tests.infrastructure.test_settings_template import as_list, getatt_name, statements
+from tests.support import Reply
 
 TRANSACT_PARTS = {
     "Put": "PutItem",
@@ -67,6 +70,22 @@ def test_policies_allow_every_call_the_functions_make(template, handler_api, aws
         )
         made["id"] = reply.json()["metadata"]["id"]
         return reply
+
+    def create_xl():
+        form = (
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="x.json"\r\n\r\n'
+            b'{"xl": true}\r\n--b--\r\n'
+        )
+        headers = {**key, "Content-Type": "multipart/form-data; boundary=b"}
+        reply = handler_api.post("/v3/xl/b", form, headers)
+        made["xl"] = reply.json()["record"]
+        return reply
+
+    def file_usage_lines():
+        """What the CloudWatch Logs subscription does on AWS: the writer gets the lines."""
+        handler_api.settle()
+        handler_api.invocations[:] = ["UsageLogWriterFunction"]
+        return Reply(200, {}, b"")
 
     steps = [
         ("CreateBinFunction", create),
@@ -132,7 +151,26 @@ def test_policies_allow_every_call_the_functions_make(template, handler_api, aws
                 "PUT", f"/v3/b/{made['id']}", {**key, "X-Bin-Versioning": "true"}, big
             ),
         ),
+        (
+            "UpdateBinFunction",  # reads the record it patches (from S3: it is large)
+            lambda: handler_api.request(
+                "PATCH",
+                f"/v3/b/{made['id']}",
+                {**key, "Content-Type": "application/merge-patch+json"},
+                {"patched": True},
+            ),
+        ),
+        (
+            "CollectionsFunction",
+            lambda: handler_api.get(f"/v3/c/{collection['collectionId']}/bins/{made['id']}", key),
+        ),
         ("DeleteBinFunction", lambda: handler_api.request("DELETE", f"/v3/b/{made['id']}", key)),
+        ("CreateBinFunction", create_xl),
+        ("ReadBinFunction", lambda: handler_api.get(f"/v3/xl/b/{made['xl']}", key)),
+        ("DeleteBinFunction", lambda: handler_api.request("DELETE", f"/v3/xl/b/{made['xl']}", key)),
+        ("UsageLogWriterFunction", file_usage_lines),
+        ("UsageFunction", lambda: handler_api.get("/v3/l", key)),
+        ("UsageFunction", lambda: handler_api.get(f"/v3/l/{datetime.now(UTC):%d-%m-%Y}", key)),
         ("RouteNotFoundFunction", lambda: handler_api.get("/v3/nothing")),
     ]
     seen: dict[str, set[str]] = {}
@@ -154,6 +192,9 @@ def test_policies_allow_every_call_the_functions_make(template, handler_api, aws
     assert seen["RouteNotFoundFunction"] == set()  # touches no storage
     assert {"s3:PutObject RecordsBucket", "dynamodb:PutItem BinsTable"} <= seen["CreateBinFunction"]
     assert "s3:GetObject RecordsBucket" in seen["ReadBinFunction"]
+    assert "s3:GetObject RecordsBucket" in seen["UpdateBinFunction"]  # a PATCH of a large record
+    assert seen["UsageLogWriterFunction"] == {"s3:PutObject RecordsBucket"}
+    assert {"s3:ListBucket RecordsBucket", "s3:GetObject RecordsBucket"} <= seen["UsageFunction"]
     if "UpdateBinFunction" in seen:
         assert {"dynamodb:PutItem VersionsTable", "s3:DeleteObject RecordsBucket"} <= seen[
             "UpdateBinFunction"
@@ -172,7 +213,7 @@ class CallRecorder:
         self.calls: list[tuple[str, str]] = []
 
     def table(self, name: str, index: str | None = None) -> str:
-        return self.by_name[name] + ("/index/*" if index else "")
+        return self.by_name[name] + (f"/index/{index}" if index else "")
 
     def __call__(self, client, op, params):
         service = client.meta.service_model.endpoint_prefix
