@@ -196,6 +196,14 @@ class FakeBins:
         with self._t.lock:
             return copy.deepcopy(self._t.bins.get(bin_id))
 
+    def versions_between(self, bin_id: str, low: int, high: int) -> list[Version]:
+        with self._t.lock:
+            return [
+                copy.deepcopy(version)
+                for (owner, number), (version, _) in sorted(self._t.versions.items(), reverse=True)
+                if owner == bin_id and low <= number <= high
+            ]
+
     def get_version(self, bin_id: str, version: int) -> Version | None:
         with self._t.lock:
             found = self._t.versions.get((bin_id, version))

@@ -151,6 +151,11 @@ def test_policies_allow_every_call_the_functions_make(template, handler_api, aws
                 "PUT", f"/v3/b/{made['id']}", {**key, "X-Bin-Versioning": "true"}, big
             ),
         ),
+        ("BinMetaFunction", lambda: handler_api.get(f"/v3/b/{made['id']}/versions", key)),
+        (
+            "UpdateBinFunction",  # reads version 0 with the key, and its record from S3
+            lambda: handler_api.request("POST", f"/v3/b/{made['id']}/versions/0/restore", key),
+        ),
         (
             "UpdateBinFunction",  # reads the record it patches (from S3: it is large)
             lambda: handler_api.request(

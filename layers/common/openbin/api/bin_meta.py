@@ -19,6 +19,11 @@ def count_versions(app: APIGatewayHttpResolver, bin_id: str) -> Response:
     return ok({"metadata": metadata})
 
 
+def list_versions(app: APIGatewayHttpResolver, bin_id: str, before: str | None = None) -> Response:
+    page = service().list_versions(credentials(app), bin_id, before)
+    return ok([{"version": v.version, "createdAt": v.created_at, "size": v.size} for v in page])
+
+
 def delete_versions(app: APIGatewayHttpResolver, bin_id: str) -> Response:
     preserve = header(app, "X-Preserve-Latest")
     result = service().delete_versions(credentials(app), bin_id, preserve)

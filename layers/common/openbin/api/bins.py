@@ -154,6 +154,12 @@ def patch(app: APIGatewayHttpResolver, bin_id: str) -> Response:
     return ok(updated_answer(result), {"ETag": result.etag})
 
 
+def restore(app: APIGatewayHttpResolver, bin_id: str, version: str) -> Response:
+    result = service().restore(credentials(app), bin_id, version, header(app, "If-Match"))
+    metrics.add_metric(name="BinsRestored", unit=MetricUnit.Count, value=1)
+    return ok(updated_answer(result), {"ETag": result.etag})
+
+
 def delete(app: APIGatewayHttpResolver, bin_id: str) -> Response:
     result = service().delete(credentials(app), bin_id, header(app, "If-Match"))
     metrics.add_metric(name="BinsDeleted", unit=MetricUnit.Count, value=1)

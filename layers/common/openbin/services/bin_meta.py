@@ -16,6 +16,16 @@ from openbin.validation import check_bin_name, parse_bool
 
 
 @dataclass(frozen=True, slots=True)
+class VersionInfo:
+    version: int
+    created_at: str  # when this version number was made
+    size: int  # bytes of its record
+
+
+HISTORY_PAGE = 10
+
+
+@dataclass(frozen=True, slots=True)
 class VersionsDeleted:
     bin_id: str
     count: int
@@ -29,6 +39,42 @@ class BinMetaService:
     def count_versions(self, credentials: Credentials, bin_id: str) -> Bin:
         """The bin: its ``latest_version`` is the number of versions beyond version 0."""
         return open_bin(self.storage, credentials, bin_id, auth.COUNT_VERSIONS).bin
+
+    def list_versions(
+        self, credentials: Credentials, bin_id: str, before: str | None
+    ) -> list[VersionInfo]:
+        """A page of the bin's versions, newest first (the latest included), below ``before``
+        (a version number) when given. Each version's time is when its number was made: the
+        time the version before it was kept (version 0: the bin's creation)."""
+        opened = open_bin(self.storage, credentials, bin_id, auth.COUNT_VERSIONS)
+        bin = opened.bin
+        top = bin.latest_version
+        if before is not None:
+            if not before.isdigit():
+                raise InvalidRequest("Bin version is invalid")
+            top = min(top, int(before) - 1)
+        if top < 0:
+            return []
+        low = max(0, top - HISTORY_PAGE + 1)
+        kept = {
+            v.version: v
+            for v in self.storage.bins.versions_between(
+                bin_id, max(0, low - 1), min(top, bin.latest_version - 1)
+            )
+        }
+        page = []
+        for number in range(top, low - 1, -1):
+            made = kept[number - 1].created_at if number >= 1 and number - 1 in kept else None
+            if number == 0:
+                made = bin.created_at
+            if number == bin.latest_version:
+                size = bin.record.size
+            elif number in kept:
+                size = kept[number].record.size
+            else:  # removed meanwhile (versions deleted): not listed
+                continue
+            page.append(VersionInfo(number, made or bin.created_at, size))
+        return page
 
     def delete_versions(
         self, credentials: Credentials, bin_id: str, preserve_latest: str | None

@@ -384,6 +384,28 @@ class BinService:
             storage.bins.move_to_collection(bin, collection.collection_id)
         return BinWritten(bin, text, written.version, f'"{written.revision}"')
 
+    # -- restore ----------------------------------------------------------------------------
+    def restore(
+        self, credentials: Credentials, bin_id: str, version_text: str, if_match: str | None
+    ) -> BinWritten:
+        """Make version n's record the latest again, as a new version (history is never
+        rewritten), with PUT's keys, permission and checks (the plan and the collection's
+        schema as they are now)."""
+        storage = self.storage
+        number = int(version_text) if version_text.isdigit() else None
+        opened = open_bin(storage, credentials, bin_id, auth.UPDATE, number)
+        bin = opened.bin
+        if number is None:
+            raise InvalidRequest("Bin version is invalid")
+        self._check_if_match(bin, if_match)
+        data = storage.records.load(self._record_at(bin, number, opened.version))
+        value, text = parse_record(data, self.settings.max_json_depth)
+        self._check_size(len(data), opened.owner_plan)
+        collection = storage.collections.get(bin.collection_id) if bin.collection_id else None
+        self._check_schema(collection, value, len(data))
+        written = self.write(bin_id, data, True, bin, strict=if_match is not None)
+        return BinWritten(bin, text, written.version, f'"{written.revision}"')
+
     # -- patch ------------------------------------------------------------------------------
     def patch(self, request: PatchRequest) -> BinWritten:
         """Apply a JSON Merge Patch (RFC 7396) or a JSON Patch (RFC 6902) to the latest record,

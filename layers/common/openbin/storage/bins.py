@@ -250,6 +250,19 @@ class BinRepository:
         ).get("Item")
         return self.version_from_item(item) if item else None
 
+    def versions_between(self, bin_id: str, low: int, high: int) -> list[Version]:
+        """The history items numbered low..high (both included), newest first: one Query."""
+        if high < low:
+            return []
+        items = self._db.query(
+            TableName=self.versions_table,
+            KeyConditionExpression="binId = :id AND version BETWEEN :low AND :high",
+            ExpressionAttributeValues={":id": s(bin_id), ":low": n(low), ":high": n(high)},
+            ScanIndexForward=False,
+            ConsistentRead=True,
+        ).get("Items", [])
+        return [self.version_from_item(item) for item in items]
+
     def append_version(self, bin: Bin, new: RecordRef, now: str, revision: str) -> int:
         """Keep the current latest as version ``latest_version`` and make ``new`` the latest."""
         old = bin.latest_version
