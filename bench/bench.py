@@ -264,10 +264,6 @@ class Bare:
         return item["rec"]["S"].encode("utf-8")
 
 
-def _encode_usage_line(line: dict) -> None:
-    json.dumps({usage_log.LINE_KEY: line})
-
-
 class InProcess:
     """moto in-process (as tests/conftest.py's ``aws`` fixture), the handlers and helpers."""
 
@@ -280,9 +276,9 @@ class InProcess:
         storage_module.reset()
         self.storage = storage_module.get_storage()
         self.handlers = Handlers(template)
-        # Each request's usage line is encoded as on Lambda, but not printed over the results
-        # (on AWS it goes to CloudWatch Logs; openbin.api.usage_log).
-        usage_log.sink = _encode_usage_line
+        # Each request's usage line goes to the function's output, as on Lambda, which
+        # Handlers.call captures and counts as log bytes (openbin.api.usage_log).
+        usage_log.sink = None
         self.tables = accounting.layouts(template, self.local.names)
         self.inspector = boto3.client("dynamodb", region_name=REGION)
         self.inspector_s3 = boto3.client("s3", region_name=REGION)
@@ -445,6 +441,28 @@ def bench_calls(ip: InProcess) -> dict:
             "update 1KB (not versioned)",
             None,
             ("PUT", f"/v3/b/{updatable}", {**master, "X-Bin-Versioning": "false"}, small),
+        ),
+        # beyond JSONBin (docs/API.md §3.8-3.10)
+        (
+            "read 1KB (If-None-Match, 304)",
+            None,
+            ("GET", f"/v3/b/{versioned}", {**master, "If-None-Match": "*"}, b"", 304),
+        ),
+        (
+            "patch 1KB (merge patch, not versioned)",
+            None,
+            (
+                "PATCH",
+                f"/v3/b/{updatable}",
+                {**master, "Content-Type": "application/merge-patch+json"},
+                b'{"patched": true}',
+            ),
+        ),
+        ("list versions", None, ("GET", f"/v3/b/{versioned}/versions", master)),
+        (
+            "restore version 0 (1KB)",
+            None,
+            ("POST", f"/v3/b/{versioned}/versions/0/restore", master),
         ),
     ]
     out = {}
