@@ -123,6 +123,12 @@ def read(app: APIGatewayHttpResolver, bin_id: str, version: str | None = None) -
     return ok(read_answer(result), {"ETag": result.etag})
 
 
+def written(result: BinWritten, metric: str) -> Response:
+    """The answer of a write that replaced the latest record (PUT, PATCH, restore)."""
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    return ok(updated_answer(result), {"ETag": result.etag})
+
+
 def update(app: APIGatewayHttpResolver, bin_id: str) -> Response:
     result = service().update(
         UpdateRequest(
@@ -135,8 +141,7 @@ def update(app: APIGatewayHttpResolver, bin_id: str) -> Response:
             if_match=header(app, "If-Match"),
         )
     )
-    metrics.add_metric(name="BinsUpdated", unit=MetricUnit.Count, value=1)
-    return ok(updated_answer(result), {"ETag": result.etag})
+    return written(result, "BinsUpdated")
 
 
 def patch(app: APIGatewayHttpResolver, bin_id: str) -> Response:
@@ -150,14 +155,12 @@ def patch(app: APIGatewayHttpResolver, bin_id: str) -> Response:
             if_match=header(app, "If-Match"),
         )
     )
-    metrics.add_metric(name="BinsPatched", unit=MetricUnit.Count, value=1)
-    return ok(updated_answer(result), {"ETag": result.etag})
+    return written(result, "BinsPatched")
 
 
 def restore(app: APIGatewayHttpResolver, bin_id: str, version: str) -> Response:
     result = service().restore(credentials(app), bin_id, version, header(app, "If-Match"))
-    metrics.add_metric(name="BinsRestored", unit=MetricUnit.Count, value=1)
-    return ok(updated_answer(result), {"ETag": result.etag})
+    return written(result, "BinsRestored")
 
 
 def delete(app: APIGatewayHttpResolver, bin_id: str) -> Response:

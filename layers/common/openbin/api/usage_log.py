@@ -6,8 +6,6 @@ the user agent."""
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 import sys
 from collections.abc import Callable
@@ -65,6 +63,9 @@ def record(event: dict, status: int) -> None:
 
 def subscription_event(lines: list[dict]) -> dict:
     """What a CloudWatch Logs subscription delivers for these lines (the local runtime's)."""
+    import base64
+    import gzip
+
     data = {
         "messageType": "DATA_MESSAGE",
         "logEvents": [
@@ -78,6 +79,9 @@ def subscription_event(lines: list[dict]) -> dict:
 
 def lines_of(event: dict) -> list[dict]:
     """The usage lines in a CloudWatch Logs subscription event (other messages are skipped)."""
+    import base64
+    import gzip
+
     data = json.loads(gzip.decompress(base64.b64decode(event["awslogs"]["data"])))
     if data.get("messageType") != "DATA_MESSAGE":
         return []  # CloudWatch's control message when the subscription is made

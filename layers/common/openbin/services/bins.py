@@ -4,6 +4,7 @@ ID shape → key → resource → permission → allowance → headers and body 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from openbin import ids, retry
@@ -374,10 +375,7 @@ class BinService:
             collection = storage.collections.get(bin.collection_id)
         self._check_size(len(request.body), opened.owner_plan)
         self._check_schema(collection, value, len(request.body))
-        if bin.private:
-            versioned = bool(asked)
-        else:  # public bins keep history unless their owner's master key says otherwise
-            versioned = not (asked is False and opened.by_owner_master_key)
+        versioned = _versioned(bin, asked, opened.by_owner_master_key)
         strict = request.if_match is not None
         written = self.write(bin.bin_id, record_bytes(request.body), versioned, bin, strict)
         if collection is not None and collection.collection_id != bin.collection_id:
@@ -421,39 +419,21 @@ class BinService:
             raise UnsupportedMediaType(PATCH_TYPES_MESSAGE)
         asked = parse_bool("X-Bin-Versioning", request.versioning, None)
         apply = _patcher(media_type, request.body, self.settings.max_json_depth)
-        if bin.private:
-            versioned = bool(asked)
-        else:
-            versioned = not (asked is False and opened.by_owner_master_key)
+        versioned = _versioned(bin, asked, opened.by_owner_master_key)
         collection = storage.collections.get(bin.collection_id) if bin.collection_id else None
-        current: Bin | None = bin
-        for attempt in retry.attempts():
-            if current is None or attempt >= 2:
-                current = storage.bins.get(request.bin_id)
-            if current is None:
-                raise NotFound(BIN_NOT_FOUND)
-            patched = apply(loads_exact(storage.records.load(current.record)))
-            data = to_json(patched).encode("utf-8")
+        applied: list[tuple[Bin, str]] = []  # (the bin as patched, the record's text)
+
+        def patched(current: Bin) -> bytes:
+            data = to_json(apply(loads_exact(storage.records.load(current.record)))).encode()
             value, text = parse_record(data, self.settings.max_json_depth)
             self._check_size(len(data), opened.owner_plan)
             self._check_schema(collection, value, len(data))
-            record = storage.records.save(current.bin_id, data)
-            revision = ids.new_revision()
-            try:
-                if versioned and current.latest_version < self.settings.max_versions:
-                    number = storage.bins.append_version(current, record, now_iso(), revision)
-                else:
-                    storage.bins.replace_latest(current, record, revision)
-                    storage.records.discard(current.record)
-                    number = None
-            except RevisionConflict as conflict:
-                storage.records.discard(record)
-                if request.if_match is not None:
-                    raise PreconditionFailed(PRECONDITION_FAILED) from None
-                current = conflict.current
-                continue
-            return BinWritten(current, text, number, f'"{revision}"')
-        raise Unavailable(UNAVAILABLE)
+            applied.append((current, text))
+            return data
+
+        written = self.write(bin.bin_id, patched, versioned, bin, request.if_match is not None)
+        current, text = applied[-1]
+        return BinWritten(current, text, written.version, f'"{written.revision}"')
 
     @staticmethod
     def _check_if_match(bin: Bin, if_match: str | None) -> None:
@@ -471,7 +451,7 @@ class BinService:
     def write(
         self,
         bin_id: str,
-        data: bytes,
+        data: bytes | Callable[[Bin], bytes],
         versioned: bool,
         first: Bin | None = None,
         strict: bool = False,
@@ -480,16 +460,22 @@ class BinService:
         unversioned, or past the version limit: the latest is replaced in place. Conditional
         writes on the bin's revision: a writer that loses to a concurrent one tries again on
         the state the refusal returned, after a random pause (openbin.retry); ``strict`` (an
-        If-Match on ``first``): it is refused instead, and nothing is changed."""
+        If-Match on ``first``): it is refused instead, and nothing is changed. ``data`` may be
+        a function of the bin as it is at each attempt (a PATCH, applied again to what won)."""
         storage = self.storage
-        record = storage.records.save(bin_id, data)
+        make = None if isinstance(data, bytes) else data
+        record = storage.records.save(bin_id, data) if isinstance(data, bytes) else None
         bin = first
         for attempt in retry.attempts():
             if bin is None or attempt >= 2:  # after a pause: read the state again
                 bin = storage.bins.get(bin_id)
             if bin is None:
-                storage.records.discard(record)
+                if record is not None:
+                    storage.records.discard(record)
                 raise NotFound(BIN_NOT_FOUND)
+            if make is not None:
+                record = storage.records.save(bin_id, make(bin))
+            assert record is not None
             revision = ids.new_revision()
             try:
                 if versioned and bin.latest_version < self.settings.max_versions:
@@ -497,14 +483,17 @@ class BinService:
                     return Written(number, revision)
                 storage.bins.replace_latest(bin, record, revision)
             except RevisionConflict as conflict:
-                if strict:
+                if strict or make is not None:  # made for a state that is gone
                     storage.records.discard(record)
+                    record = None
+                if strict:
                     raise PreconditionFailed(PRECONDITION_FAILED) from None
                 bin = conflict.current
                 continue
             storage.records.discard(bin.record)
             return Written(None, revision)
-        storage.records.discard(record)
+        if record is not None:
+            storage.records.discard(record)
         raise Unavailable(UNAVAILABLE)
 
     # -- delete -----------------------------------------------------------------------------
@@ -539,6 +528,14 @@ class BinService:
         else:
             storage.records.discard(bin.record)
         return BinDeleted(bin_id, len(history))
+
+
+def _versioned(bin: Bin, asked: bool | None, by_owner_master_key: bool) -> bool:
+    """Whether an update (PUT or PATCH) keeps the record it replaces as a version: a private
+    bin's when asked to; a public bin's unless its owner's master key says otherwise."""
+    if bin.private:
+        return bool(asked)
+    return not (asked is False and by_owner_master_key)
 
 
 def _patcher(media_type: str, body: bytes, max_depth: int):

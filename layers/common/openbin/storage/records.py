@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from openbin.models import RecordRef
 from openbin.observability import logger
+from openbin.storage.objects import ObjectStore
 
 # Level 1: 0.21 of raw JSON on the benchmark corpus, where zlib's level 3 stored 0.24 in three
 # times the time, and decompresses twice as fast; see docs/PERFORMANCE.md.
@@ -43,19 +44,10 @@ def decompress(packed: bytes) -> bytes:
     return decompressor.decompress(packed)
 
 
-class RecordStore:
+class RecordStore(ObjectStore):
     def __init__(self, s3_client, bucket: str, inline_limit: int) -> None:
-        """``s3_client``: a client, or a function making one on first use (a read of an inline
-        record then never loads S3 at all)."""
-        self._s3_client = s3_client
-        self._bucket = bucket
+        super().__init__(s3_client, bucket)  # a read of an inline record never loads S3
         self._inline_limit = inline_limit
-
-    @property
-    def _s3(self):
-        if callable(self._s3_client) and not hasattr(self._s3_client, "meta"):
-            self._s3_client = self._s3_client()
-        return self._s3_client
 
     def save(self, bin_id: str, data: bytes, as_object: bool = False) -> RecordRef:
         """Compressed, inline when small enough (never ``as_object``), else an S3 object."""

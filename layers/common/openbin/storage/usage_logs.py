@@ -6,21 +6,12 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from openbin.storage.objects import ObjectStore
+
 PREFIX = "logs/"
 
 
-class UsageLogStore:
-    def __init__(self, s3_client, bucket: str) -> None:
-        """``s3_client``: a client, or a function making one on first use."""
-        self._s3_client = s3_client
-        self._bucket = bucket
-
-    @property
-    def _s3(self):
-        if callable(self._s3_client) and not hasattr(self._s3_client, "meta"):
-            self._s3_client = self._s3_client()
-        return self._s3_client
-
+class UsageLogStore(ObjectStore):
     @staticmethod
     def _folder(account_id: str, day: date | None = None) -> str:
         return f"{PREFIX}{account_id}/" + (f"{day.isoformat()}/" if day else "")
