@@ -74,8 +74,10 @@ def test_a_failing_test_operation_is_409_and_changes_nothing(api, owner, bin_id)
         {"op": "test", "path": "/n", "value": 1},
     ]
     reply = patch(api, owner, bin_id, JSON_PATCH, operations)
-    assert reply.status == 409
-    assert reply.json()["message"].startswith("JSON Patch test failed: ")
+    assert (reply.status, reply.json()) == (
+        409,
+        {"message": "JSON Patch test failed: 0 is not equal to tested value 1"},
+    )
     assert latest(api, owner, bin_id) == RECORD
 
 

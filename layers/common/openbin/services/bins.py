@@ -4,6 +4,7 @@ ID shape → key → resource → permission → allowance → headers and body 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -567,8 +568,9 @@ def _patcher(media_type: str, body: bytes, max_depth: int):
     def apply(record):
         try:
             return patch.apply(record)
-        except jsonpatch.JsonPatchTestFailed as failed:
-            raise Conflict(f"JSON Patch test failed: {failed}") from None
+        except jsonpatch.JsonPatchTestFailed as failed:  # without the Python types it names
+            reason = re.sub(r" \(<class '[^']*'>\)", "", str(failed))
+            raise Conflict(f"JSON Patch test failed: {reason}") from None
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
             raise InvalidRequest(f"JSON Patch cannot be applied: {error}") from None
 
