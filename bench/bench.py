@@ -464,6 +464,12 @@ def bench_calls(ip: InProcess) -> dict:
             None,
             ("POST", f"/v3/b/{versioned}/versions/0/restore", master),
         ),
+        # docs/API.md §3.11: the warm-up takes the key, the measured request is its replay
+        (
+            "create 1KB (Idempotency-Key, replay)",
+            None,
+            ("POST", "/v3/b", {**master, "Idempotency-Key": "bench-replay"}, small),
+        ),
     ]
     out = {}
     recorder = ip.counter()
@@ -473,6 +479,10 @@ def bench_calls(ip: InProcess) -> dict:
         h.request(*request)
         out[name] = recorder.reset().summary()
         out[name]["log_bytes"] = h.log.bytes
+    recorder.reset()  # a create that takes its Idempotency-Key (the path is warm)
+    h.request("POST", "/v3/b", {**master, "Idempotency-Key": "bench-first"}, small)
+    out["create 1KB (Idempotency-Key, first)"] = recorder.reset().summary()
+    out["create 1KB (Idempotency-Key, first)"]["log_bytes"] = h.log.bytes
     for i, bin_id in enumerate(doomed):  # the first one warms
         recorder.reset()
         h.request("DELETE", f"/v3/b/{bin_id}", master)

@@ -19,6 +19,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field, replace
 
+from openbin import clock
 from openbin.models import (
     UNCATEGORIZED,
     AccessKeyAlias,
@@ -29,6 +30,7 @@ from openbin.models import (
     KeyRecord,
     ListingCursor,
     RecordRef,
+    RememberedCreate,
     SchemaDoc,
     Version,
 )
@@ -37,6 +39,7 @@ from openbin.storage.accounts import ChargeRefused
 from openbin.storage.batch import Found, Wanted
 from openbin.storage.bins import AccountChanged, Charge, RevisionConflict, StoredVersion
 from openbin.storage.collections import SchemaDocChanged
+from openbin.storage.idempotency import AlreadyCreated
 from openbin.storage.keys import KeyLimitReached
 from openbin.storage.records import compress, decompress
 
@@ -66,6 +69,11 @@ class _Tables:
         self.collections: dict[str, Collection] = {}
         self.schema_docs: dict[str, SchemaDoc] = {}
         self.objects: dict[str, bytes] = {}
+        self.remembered: dict[tuple[str, str], RememberedCreate] = {}  # (account, key)
+
+    def live(self, account_id: str, key: str) -> RememberedCreate | None:
+        found = self.remembered.get((account_id, key))
+        return copy.deepcopy(found) if found and found.expires_at > clock.epoch() else None
 
     def count(self, owner_id: str | None, bins: int = 0, stored: int = 0) -> None:
         account = self.accounts.get(owner_id) if owner_id else None
@@ -174,8 +182,14 @@ class FakeBins:
             raise RevisionConflict([CONFLICT], copy.deepcopy(stored))
         return stored
 
-    def create(self, bin: Bin, charge: Charge | None = None) -> None:
+    def create(
+        self, bin: Bin, charge: Charge | None = None, remembered: RememberedCreate | None = None
+    ) -> None:
         with self._t.lock:
+            if remembered is not None:
+                assert bin.owner_id is not None
+                if self._t.live(bin.owner_id, remembered.idempotency_key) is not None:
+                    raise AlreadyCreated()
             account = self._t.accounts.get(bin.owner_id or "")
             if charge is not None:
                 if (
@@ -191,6 +205,14 @@ class FakeBins:
                 account.requests_remaining -= 1
             self._t.bins[bin.bin_id] = copy.deepcopy(bin)
             self._t.count(bin.owner_id, bins=1, stored=bin.record.size)
+            if remembered is not None:
+                assert bin.owner_id is not None
+                kept = replace(
+                    remembered,
+                    idempotency_key="",  # as the real one: found by the key, never holding it
+                    bin=replace(bin, latest_version=0, record=RecordRef(bin.record.size)),
+                )
+                self._t.remembered[(bin.owner_id, remembered.idempotency_key)] = kept
 
     def get(self, bin_id: str) -> Bin | None:
         with self._t.lock:
@@ -398,6 +420,15 @@ class FakeSchemaDocs:
             return copy.copy(stored)
 
 
+class FakeIdempotency:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    def get(self, account_id: str, idempotency_key: str) -> RememberedCreate | None:
+        with self._t.lock:
+            return self._t.live(account_id, idempotency_key)
+
+
 @dataclass
 class FakeStorage:
     """Stands in for ``openbin.storage.Storage``: the same repositories, in memory. ``reads``
@@ -414,6 +445,7 @@ class FakeStorage:
         self.records = FakeRecords(self.tables, self.settings.inline_record_limit)
         self.collections = FakeCollections(self.tables)
         self.schema_docs = FakeSchemaDocs(self.tables)
+        self.idempotency = FakeIdempotency(self.tables)
 
     def with_settings(self, **overrides) -> FakeStorage:
         """The same data, seen with other settings (as after a redeploy)."""
@@ -438,4 +470,6 @@ class FakeStorage:
                 found.schema_doc = copy.copy(t.schema_docs.get(wanted.schema_doc_id))
             if wanted.access_key_id is not None:
                 found.access_key = copy.copy(t.aliases.get(wanted.access_key_id))
+            if wanted.idempotency is not None:
+                found.remembered = t.live(*wanted.idempotency)
         return found

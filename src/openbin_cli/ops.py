@@ -85,6 +85,7 @@ TABLE_SETTINGS = {
     "AccountsTable": "accounts_table",
     "CollectionsTable": "collections_table",
     "SchemaDocsTable": "schema_docs_table",
+    "IdempotencyTable": "idempotency_table",
 }
 
 

@@ -123,6 +123,7 @@ class Smoke:
         self.check("unknown route", self.unknown_route)
         self.check("delete", self.delete, needs_bin=True)
         self.check("XL bin", self.xl_bin)
+        self.check("idempotent create", self.idempotent_create)
         self.check("usage log", self.usage_log)
         return self.results
 
@@ -145,6 +146,28 @@ class Smoke:
             raise CheckFailed(f"reading it back got {read.describe()}")
         _expect(self.keyed("DELETE", f"/xl/b/{xl_id}"), 200)
         return "uploaded as a form, read back as sent, deleted"
+
+    def idempotent_create(self) -> str:
+        """A retry with the same Idempotency-Key gets the first answer (the key's table, its
+        IAM and its TTL attribute are deployed), a different body under it a 422."""
+        import uuid
+
+        key = {"Idempotency-Key": f"openbin-smoke-{uuid.uuid4()}"}
+        first = _expect(self.keyed("POST", "/b", key, FIRST), 200)
+        made = first.get("metadata", {}).get("id", "")
+        try:
+            again = self.keyed("POST", "/b", key, FIRST)
+            if again.status != 200 or again.json() != first:
+                raise CheckFailed(f"the retry got {again.describe()}, not the first answer")
+            if again.headers.get("idempotent-replayed") != "true":
+                raise CheckFailed("the retry's answer has no Idempotent-Replayed: true")
+            other = self.keyed("POST", "/b", key, SECOND)
+            if other.status != 422:
+                raise CheckFailed(f"another body under the key got {other.describe()}, not 422")
+        finally:
+            if BIN_ID.fullmatch(str(made)):
+                self.keyed("DELETE", f"/b/{made}")
+        return "a retry answered as the first, another body refused"
 
     def usage_log(self, wait: float = 60.0) -> str:
         """The checks above are in today's log (a subscription files them a few seconds late)."""

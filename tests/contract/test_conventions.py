@@ -205,11 +205,13 @@ def test_cors_preflight_allows_jsonbin_headers(api, path):
         "x-json-path",
         "x-collection-id",
         "content-type",
+        "if-match",
+        "idempotency-key",
     ):
         assert name in allowed
     assert (
         reply.header("Access-Control-Expose-Headers")
-        == "x-requests-remaining,content-disposition,etag"
+        == "x-requests-remaining,content-disposition,etag,idempotent-replayed"
     )
     assert reply.header("Access-Control-Max-Age") == "600"
 

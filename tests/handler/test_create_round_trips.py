@@ -240,3 +240,107 @@ def test_concurrent_creates_stop_exactly_at_the_allowance(handler_api):
     assert statuses == [200] * 6 + [403] * 8
     assert remaining(handler_api, account) == 0
     assert usage(handler_api, account)[0] == 6
+
+
+# -- Idempotency-Key (docs/API.md §3.11) -----------------------------------------------------
+def idempotent(key: str, master: str) -> dict:
+    return {"X-Master-Key": master, "Idempotency-Key": key}
+
+
+def test_an_idempotent_create_is_two_round_trips_and_its_replay_one(handler_api, calls):
+    account = handler_api.account(requests=10)
+    calls.clear()
+    first = handler_api.post("/v3/b", {"a": 1}, idempotent("k", account.key))
+    assert first.status == 200
+    assert calls == ["dynamodb:BatchGetItem", "dynamodb:TransactWriteItems"]
+    calls.clear()
+    again = handler_api.post("/v3/b", {"a": 1}, idempotent("k", account.key))
+    assert again.json() == first.json()
+    assert calls == ["dynamodb:BatchGetItem"]  # the key, its account and the remembered create
+    assert again.header("X-Requests-Remaining") == "9"
+    assert remaining(handler_api, account) == 9
+
+
+def test_a_key_without_the_hint_reads_its_account_and_key_once_more(handler_api, storage, calls):
+    account = handler_api.account(requests=10)
+    legacy = generate_key()
+    storage.keys.put(
+        KeyRecord(hash_key(legacy), account.account_id, kind="master", created_at=now_iso())
+    )
+    calls.clear()
+    first = handler_api.post("/v3/b", {"a": 1}, idempotent("k", legacy))
+    assert first.status == 200
+    # Charged in the bin's transaction: the second read brings the account too.
+    assert calls == [
+        "dynamodb:BatchGetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:TransactWriteItems",
+    ]
+    calls.clear()
+    again = handler_api.post("/v3/b", {"a": 1}, idempotent("k", legacy))
+    assert again.json() == first.json()
+    assert calls == ["dynamodb:BatchGetItem", "dynamodb:BatchGetItem"]
+    assert remaining(handler_api, account) == 9
+    # The same key sent with the account's hinted master key finds the same create.
+    assert handler_api.post("/v3/b", {"a": 1}, idempotent("k", account.key)).json() == first.json()
+
+
+def test_a_create_that_loses_its_key_to_a_concurrent_one_answers_as_the_winner(
+    handler_api, storage, calls, monkeypatch
+):
+    """The race made deterministic: the remembered create is not there when the key is read,
+    and is there when the transaction runs. The loser is not charged, leaves no object behind,
+    and answers the winner's answer (or a 422 for a different body)."""
+    from openbin.storage import batch
+
+    account = handler_api.account("pro", requests=10)
+    record = {"rows": [f"row {i} {'x' * (i % 50)}" for i in range(20_000)]}  # stored in S3
+    winner = handler_api.post("/v3/b", record, idempotent("race", account.key))
+    objects = s3_objects(storage)
+    real_read = batch.read
+
+    def read_before_the_winner(storage, wanted):
+        found = real_read(storage, wanted)
+        found.remembered = None
+        return found
+
+    monkeypatch.setattr(batch, "read", read_before_the_winner)
+    monkeypatch.setattr(type(storage), "read", lambda self, wanted: batch.read(self, wanted))
+    calls.clear()
+    loser = handler_api.post("/v3/b", record, idempotent("race", account.key))
+    assert loser.status == 200 and loser.json() == winner.json()
+    assert loser.header("Idempotent-Replayed") == "true"
+    assert calls == [
+        "dynamodb:BatchGetItem",
+        "s3:PutObject",
+        "dynamodb:TransactWriteItems",  # refused: the key is taken
+        "s3:DeleteObjects",  # the loser's object, referenced by nothing
+        "dynamodb:GetItem",  # the winner's answer
+    ]
+    assert s3_objects(storage) == objects
+    assert remaining(handler_api, account) == 9
+    assert usage(handler_api, account)[0] == 1
+    different = handler_api.post("/v3/b", {"other": 1}, idempotent("race", account.key))
+    assert different.status == 422
+    assert remaining(handler_api, account) == 8
+
+
+def test_a_key_is_remembered_for_the_configured_hours(handler_api, monkeypatch):
+    from openbin import clock
+    from openbin import storage as storage_module
+
+    monkeypatch.setenv("OPENBIN_IDEMPOTENCY_HOURS", "2")
+    storage_module.reset()
+    account = handler_api.account(requests=10)
+    now = clock.epoch()
+    first = handler_api.post("/v3/b", {"a": 1}, idempotent("hours", account.key))
+    monkeypatch.setattr(clock, "epoch", lambda: now + 2 * 3600 - 5)
+    assert handler_api.post("/v3/b", {"a": 1}, idempotent("hours", account.key)).json() == (
+        first.json()
+    )
+    monkeypatch.setattr(clock, "epoch", lambda: now + 2 * 3600 + 5)  # forgotten: a new create
+    later = handler_api.post("/v3/b", {"b": 2}, idempotent("hours", account.key))
+    assert later.status == 200 and later.header("Idempotent-Replayed") is None
+    assert later.json()["metadata"]["id"] != first.json()["metadata"]["id"]
+    assert usage(handler_api, account)[0] == 2
+    assert remaining(handler_api, account) == 8

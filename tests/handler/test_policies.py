@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from openbin.clock import now_iso
+from openbin.keys import generate_key, hash_key
+from openbin.models import KeyRecord
+from openbin.storage import batch
 from tests.infrastructure.test_settings_template import as_list, getatt_name, statements
 from tests.support import Reply
 
@@ -44,7 +48,9 @@ def is_allowed(call: tuple[str, str], grants: set[tuple[str, str]]) -> bool:
     return False
 
 
-def test_policies_allow_every_call_the_functions_make(template, handler_api, aws, monkeypatch):
+def test_policies_allow_every_call_the_functions_make(
+    template, handler_api, aws, storage, monkeypatch
+):
     from botocore.client import BaseClient
 
     recorder = CallRecorder(aws)
@@ -81,6 +87,31 @@ def test_policies_allow_every_call_the_functions_make(template, handler_api, aws
         made["xl"] = reply.json()["record"]
         return reply
 
+    legacy = generate_key()  # a key without its account in it: reads the key's create again
+    storage.keys.put(KeyRecord(hash_key(legacy), account.account_id, "master", now_iso()))
+
+    def idempotent(master: str):
+        return lambda: handler_api.post(
+            "/v3/b", {"once": 1}, {"X-Master-Key": master, "Idempotency-Key": "policy"}
+        )
+
+    def lose_the_key_race():
+        """A create whose key a concurrent one took between its read and its write: it reads
+        the winner's answer (GetItem)."""
+        real_read = batch.read
+
+        def miss(storage, wanted):
+            found = real_read(storage, wanted)
+            found.remembered = None
+            return found
+
+        with monkeypatch.context() as patched:
+            patched.setattr(batch, "read", miss)
+            patched.setattr(type(storage), "read", lambda self, wanted: batch.read(self, wanted))
+            reply = idempotent(account.key)()
+        assert reply.header("Idempotent-Replayed") == "true"
+        return reply
+
     def file_usage_lines():
         """What the CloudWatch Logs subscription does on AWS: the writer gets the lines."""
         handler_api.settle()
@@ -89,6 +120,10 @@ def test_policies_allow_every_call_the_functions_make(template, handler_api, aws
 
     steps = [
         ("CreateBinFunction", create),
+        ("CreateBinFunction", idempotent(account.key)),  # takes the key
+        ("CreateBinFunction", idempotent(account.key)),  # a replay
+        ("CreateBinFunction", idempotent(legacy)),  # a replay, reading the key's account
+        ("CreateBinFunction", lose_the_key_race),
         ("ReadBinFunction", lambda: handler_api.get(f"/v3/b/{made['id']}", key)),
         (
             "UpdateBinFunction",
@@ -195,7 +230,13 @@ def test_policies_allow_every_call_the_functions_make(template, handler_api, aws
         seen.setdefault(function, set()).update(f"{a} {r.split('/')[0]}" for a, r in recorder.calls)
     assert {"CreateBinFunction", "ReadBinFunction", "RouteNotFoundFunction"} <= set(seen)
     assert seen["RouteNotFoundFunction"] == set()  # touches no storage
-    assert {"s3:PutObject RecordsBucket", "dynamodb:PutItem BinsTable"} <= seen["CreateBinFunction"]
+    assert {
+        "s3:PutObject RecordsBucket",
+        "dynamodb:PutItem BinsTable",
+        "dynamodb:PutItem IdempotencyTable",
+        "dynamodb:BatchGetItem IdempotencyTable",
+        "dynamodb:GetItem IdempotencyTable",
+    } <= seen["CreateBinFunction"]
     assert "s3:GetObject RecordsBucket" in seen["ReadBinFunction"]
     assert "s3:GetObject RecordsBucket" in seen["UpdateBinFunction"]  # a PATCH of a large record
     assert seen["UsageLogWriterFunction"] == {"s3:PutObject RecordsBucket"}

@@ -177,6 +177,7 @@ def test_numeric_parameters_are_bounded_as_the_settings_are(template):
         "ProRecordLimit",
         "XlBodyLimit",
         "UsageLogDays",
+        "IdempotencyHours",
         "FreeRequests",
         "ProRequests",
         "MaxVersions",

@@ -80,6 +80,7 @@ def test_template_environment_builds_the_settings(template):
     assert settings.accounts_table == "local-AccountsTable"
     assert settings.collections_table == "local-CollectionsTable"
     assert settings.schema_docs_table == "local-SchemaDocsTable"
+    assert settings.idempotency_table == "local-IdempotencyTable"
     assert settings.records_bucket == "local-RecordsBucket"
     assert settings.pricing_url == "https://jsonbin.io/pricing"
     assert settings.free_record_limit == 102_400
@@ -87,6 +88,7 @@ def test_template_environment_builds_the_settings(template):
     assert settings.free_requests == 10_000
     assert settings.pro_requests == 100_000
     assert settings.max_versions == 1000
+    assert settings.idempotency_hours == 24
 
 
 def test_template_values_match_the_settings_defaults(template):
@@ -203,6 +205,7 @@ def test_tables_are_on_demand_encrypted_and_recoverable(template):
         "AccountsTable",
         "CollectionsTable",
         "SchemaDocsTable",
+        "IdempotencyTable",
     } <= set(template.tables)
     for name, props in template.tables.items():
         assert props["BillingMode"] == "PAY_PER_REQUEST", name
@@ -284,6 +287,7 @@ def test_functions_with_storage_access_have_their_own_statements(template):
         "SchemaDocsTable",
         "AccountsTable",
         "BinsTable",
+        "IdempotencyTable",
         "RecordsBucket",
     }
     assert read == {"KeysTable", "BinsTable", "VersionsTable", "AccountsTable", "RecordsBucket"}

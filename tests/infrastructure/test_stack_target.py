@@ -22,6 +22,7 @@ TABLES = {
     "AccountsTableName": "openbin-AccountsTable-4D5E6F7G8H9I",
     "CollectionsTableName": "openbin-CollectionsTable-5E6F7G8H9I0J",
     "SchemaDocsTableName": "openbin-SchemaDocsTable-6F7G8H9I0J1K",
+    "IdempotencyTableName": "openbin-IdempotencyTable-8H9I0J1K2L3M",
 }
 BUCKET = "openbin-recordsbucket-7g8h9i0j1k2l"
 
@@ -33,6 +34,7 @@ EXPECTED_OPENBIN = {
     "OPENBIN_ACCOUNTS_TABLE": TABLES["AccountsTableName"],
     "OPENBIN_COLLECTIONS_TABLE": TABLES["CollectionsTableName"],
     "OPENBIN_SCHEMA_DOCS_TABLE": TABLES["SchemaDocsTableName"],
+    "OPENBIN_IDEMPOTENCY_TABLE": TABLES["IdempotencyTableName"],
     "OPENBIN_RECORDS_BUCKET": BUCKET,
     "OPENBIN_PRICING_URL": "https://example.com/buy",  # a parameter the stack overrides
     "OPENBIN_FREE_RECORD_LIMIT": "102400",
@@ -40,6 +42,7 @@ EXPECTED_OPENBIN = {
     "OPENBIN_FREE_REQUESTS": "500",  # overridden
     "OPENBIN_PRO_REQUESTS": "100000",
     "OPENBIN_MAX_VERSIONS": "1000",
+    "OPENBIN_IDEMPOTENCY_HOURS": "48",  # overridden
 }
 
 
@@ -54,6 +57,7 @@ def describe_stacks_result(parameters: dict[str, str] | None = None) -> dict:
             "FreeRequests": "500",
             "ProRequests": "100000",
             "MaxVersions": "1000",
+            "IdempotencyHours": "48",
             "LogLevel": "DEBUG",
         }
     outputs = [
@@ -120,6 +124,8 @@ def test_settings_accept_the_stack_environment(template):
     assert settings.accounts_table == TABLES["AccountsTableName"]
     assert settings.collections_table == TABLES["CollectionsTableName"]
     assert settings.schema_docs_table == TABLES["SchemaDocsTableName"]
+    assert settings.idempotency_table == TABLES["IdempotencyTableName"]
+    assert settings.idempotency_hours == 48
     assert settings.records_bucket == BUCKET
     assert settings.pricing_url == "https://example.com/buy"
     assert settings.free_requests == 500
@@ -200,6 +206,7 @@ def test_stack_storage_uses_the_stack_tables_and_bucket(monkeypatch, template):
     assert storage.bins.versions_table == TABLES["VersionsTableName"]
     assert storage.collections.table == TABLES["CollectionsTableName"]
     assert storage.schema_docs.table == TABLES["SchemaDocsTableName"]
+    assert storage.idempotency.table == TABLES["IdempotencyTableName"]
     assert storage.settings.records_bucket == BUCKET
     assert storage.settings.free_requests == 500
 

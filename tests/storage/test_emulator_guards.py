@@ -114,6 +114,7 @@ def test_the_journal_reads_from_moto_what_a_scan_returns(aws, handler_api):
     records included: each table as the journal reads it equals a Scan, encoded the same way."""
     account = handler_api.account("pro")
     bin_id = handler_api.create_bin(account, {"a": [1, 2.5, None, True], "b": {"c": "ü"}})
+    handler_api.create_bin(account, {"once": True}, Idempotency_Key="guards-1")
     headers = {"X-Master-Key": account.key, "X-Bin-Versioning": "true"}
     handler_api.request("PUT", f"/v3/b/{bin_id}", headers, {"v": 2})
     handler_api.request("POST", "/v3/a", {"X-Master-Key": account.key, "X-Key-Name": "k"}, {})

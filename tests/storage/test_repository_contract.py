@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from openbin import ids
+from openbin import clock, ids
 from openbin.models import (
     Account,
     Bin,
@@ -13,10 +13,13 @@ from openbin.models import (
     KeyRecord,
     ListingCursor,
     RecordRef,
+    RememberedCreate,
     SchemaDoc,
 )
 from openbin.storage.accounts import ChargeRefused
+from openbin.storage.batch import Wanted
 from openbin.storage.bins import AccountChanged, Charge, RevisionConflict
+from openbin.storage.idempotency import AlreadyCreated
 from openbin.storage.keys import KeyLimitReached
 from tests.fakes import FakeStorage
 
@@ -212,3 +215,41 @@ def test_collections_and_schema_docs_change_only_when_they_exist(repos):
     assert repos.schema_docs.replace_schema(doc.schema_doc_id, "true").revision == 1
     assert repos.schema_docs.replace_schema(ids.new_id(), "true") is None
     assert [c.name for c in repos.collections.list_by_owner(owner.account_id)] == ["c"]
+
+
+def test_a_create_takes_its_idempotency_key_in_its_own_transaction(repos, monkeypatch):
+    """A key names the bin its create made, for its account only; a second create under a live
+    key is refused whole (no bin, no charge, no counters); an expired key is free again."""
+    account, other = new_account(repos), new_account(repos)
+    now = clock.epoch()
+    first = Bin(ids.new_id(), account.account_id, False, "t0", 0, ref(7), "r0", name="n")
+    repos.bins.create(first, Charge(plan="free"), RememberedCreate("k-1", "h1", first, now + 60))
+    kept = repos.idempotency.get(account.account_id, "k-1")
+    assert kept is not None
+    assert (kept.request_hash, kept.expires_at) == ("h1", now + 60)
+    assert (kept.bin.bin_id, kept.bin.private, kept.bin.created_at) == (first.bin_id, False, "t0")
+    assert (kept.bin.revision, kept.bin.name, kept.bin.record.size) == ("r0", "n", 7)
+    assert kept.bin.collection_id is None and kept.bin.owner_id == account.account_id
+    found = repos.read(
+        Wanted(account_id=account.account_id, idempotency=(account.account_id, "k-1"))
+    )
+    assert found.remembered == kept
+    assert repos.idempotency.get(other.account_id, "k-1") is None  # scoped to the account
+    assert repos.idempotency.get(account.account_id, "k-2") is None
+
+    second = Bin(ids.new_id(), account.account_id, True, "t1", 0, ref(9), "r1")
+    with pytest.raises(AlreadyCreated):
+        repos.bins.create(
+            second, Charge(plan="free"), RememberedCreate("k-1", "h2", second, now + 60)
+        )
+    assert repos.bins.get(second.bin_id) is None
+    after = repos.accounts.get(account.account_id)
+    assert (after.requests_remaining, after.bins, after.stored_bytes) == (4, 1, 7)
+    theirs = Bin(ids.new_id(), other.account_id, True, "t1", 0, ref(9), "r1")
+    repos.bins.create(theirs, None, RememberedCreate("k-1", "h2", theirs, now + 60))
+
+    monkeypatch.setattr(clock, "epoch", lambda: now + 60)  # the moment it expires
+    assert repos.idempotency.get(account.account_id, "k-1") is None
+    repos.bins.create(second, None, RememberedCreate("k-1", "h2", second, now + 120))
+    again = repos.idempotency.get(account.account_id, "k-1")
+    assert again is not None and again.bin.bin_id == second.bin_id

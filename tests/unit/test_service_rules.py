@@ -274,3 +274,96 @@ def test_a_bin_cannot_be_filed_into_another_accounts_collection(storage):
     theirs = CollectionService(storage).create(other, "theirs")
     with pytest.raises(NotFound, match="Collection not found"):
         create(storage, owner, collection_id=theirs.collection_id)
+
+
+# -- idempotent creates ------------------------------------------------------------------------
+def test_what_makes_two_creates_the_same_request():
+    from openbin.services.bins import request_hash
+
+    creds = Credentials(master_key="k")
+
+    def fingerprint(record=b"{}", **fields) -> str:
+        return request_hash(CreateRequest(creds, **fields), record)
+
+    base = fingerprint()
+    assert fingerprint(content_type="application/json; charset=utf-8") == base  # not the type
+    assert fingerprint(idempotency_key="another") == base
+    different = [
+        fingerprint(b"[]"),
+        fingerprint(xl=True),
+        fingerprint(private="false"),
+        fingerprint(private="true"),  # as sent: the default written out is another request
+        fingerprint(name="n"),
+        fingerprint(collection_id="0" * 24),
+        fingerprint(name="a", collection_id="b"),
+        fingerprint(name="a,b"),  # no two header values can be confused
+        fingerprint(name='a", "b'),
+    ]
+    assert len({base, *different}) == len(different) + 1
+
+
+def test_a_replay_is_answered_from_what_was_remembered(storage):
+    from openbin.errors import KeyReused
+
+    account_id, creds = account(storage, requests=5)
+    service = BinService(storage)
+
+    def idempotent(value, key="k", **fields):
+        request = CreateRequest(
+            creds, content_type="application/json", body=body(value), idempotency_key=key
+        )
+        for name, field_value in fields.items():
+            setattr(request, name, field_value)
+        return service.create(request)
+
+    first = idempotent({"a": 1}, name="n")
+    assert not first.replayed
+    reads = storage.reads
+    again = idempotent({"a": 1}, name="n")
+    assert again.replayed and storage.reads == reads + 1
+    assert (again.bin.bin_id, again.bin.created_at, again.bin.name) == (
+        first.bin.bin_id,
+        first.bin.created_at,
+        "n",
+    )
+    assert (again.record_json, again.etag) == (first.record_json, first.etag)
+    assert remaining(storage, account_id) == 4
+    with pytest.raises(KeyReused):
+        idempotent({"a": 2}, name="n")
+    assert remaining(storage, account_id) == 3
+    with pytest.raises(InvalidRequest):
+        idempotent({"a": 1}, key="")
+    assert remaining(storage, account_id) == 2
+    assert storage.accounts.get(account_id).bins == 1
+
+
+def test_a_create_charged_on_its_own_that_loses_its_key_is_not_charged_twice(storage, monkeypatch):
+    """The account changed between the read and the write (so the request was charged on its
+    own), and a concurrent create took the key meanwhile: the winner's answer, one charge."""
+    from openbin.storage.bins import AccountChanged
+
+    account_id, creds = account(storage, requests=5)
+    service = BinService(storage)
+
+    def idempotent(value):
+        request = CreateRequest(
+            creds, content_type="application/json", body=body(value), idempotency_key="k"
+        )
+        return service.create(request)
+
+    real_create = storage.bins.create
+    winner = {}
+
+    def racing(bin, charge=None, remembered=None):
+        if charge is not None and "result" not in winner:  # the account changed since read
+            winner["result"] = None
+            winner["result"] = idempotent({"a": 1})  # ... and the same request won the key
+            raise AccountChanged()
+        return real_create(bin, charge, remembered)
+
+    monkeypatch.setattr(storage.bins, "create", racing)
+    loser = idempotent({"a": 1})
+    monkeypatch.setattr(storage.bins, "create", real_create)
+    assert loser.replayed and loser.bin.bin_id == winner["result"].bin.bin_id
+    assert remaining(storage, account_id) == 3  # the winner's charge and the loser's own
+    assert storage.accounts.get(account_id).bins == 1

@@ -39,6 +39,11 @@ class Conflict(OpenBinError):
     """The request contradicts the resource as it is (a JSON Patch ``test`` that fails)."""
 
 
+class KeyReused(OpenBinError):
+    """An Idempotency-Key already used for a different create (422, as the IETF's
+    Idempotency-Key draft says): nothing was created."""
+
+
 class UnsupportedMediaType(OpenBinError):
     """A body of a content type the route does not take."""
 

@@ -69,6 +69,18 @@ class Bin:
 
 
 @dataclass(frozen=True, slots=True)
+class RememberedCreate:
+    """A create made with an Idempotency-Key: the bin as it was created (its record known only
+    by size), the fingerprint of the request that made it, and when the key is forgotten
+    (epoch seconds)."""
+
+    idempotency_key: str
+    request_hash: str
+    bin: Bin
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class ListingCursor:
     """Where a page of a collection's bins starts: after this bin, in creation order."""
 

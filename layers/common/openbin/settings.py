@@ -31,6 +31,7 @@ class Settings(BaseModel):
     accounts_table: str = Field(alias="OPENBIN_ACCOUNTS_TABLE")
     collections_table: str = Field(alias="OPENBIN_COLLECTIONS_TABLE")
     schema_docs_table: str = Field(alias="OPENBIN_SCHEMA_DOCS_TABLE")
+    idempotency_table: str = Field(alias="OPENBIN_IDEMPOTENCY_TABLE")
     records_bucket: str = Field(alias="OPENBIN_RECORDS_BUCKET")
 
     pricing_url: str = Field("https://jsonbin.io/pricing", alias="OPENBIN_PRICING_URL")
@@ -38,6 +39,8 @@ class Settings(BaseModel):
     pro_record_limit: int = Field(1_048_576, ge=1, le=MAX_BODY, alias="OPENBIN_PRO_RECORD_LIMIT")
     xl_body_limit: int = Field(MAX_XL_BODY, ge=1, le=MAX_XL_BODY, alias="OPENBIN_XL_BODY_LIMIT")
     usage_log_days: int = Field(30, ge=1, le=3650, alias="OPENBIN_USAGE_LOG_DAYS")
+    # How long a create's Idempotency-Key is remembered (docs/API.md §3.11).
+    idempotency_hours: int = Field(24, ge=1, le=720, alias="OPENBIN_IDEMPOTENCY_HOURS")
     free_requests: int = Field(10_000, ge=0, le=MAX_REQUESTS, alias="OPENBIN_FREE_REQUESTS")
     pro_requests: int = Field(100_000, ge=0, le=MAX_REQUESTS, alias="OPENBIN_PRO_REQUESTS")
     # Records whose compressed size is at most this many bytes live inside the DynamoDB item;
@@ -60,11 +63,13 @@ class Settings(BaseModel):
     cors_allow_headers: str = Field(
         "content-type,x-master-key,x-access-key,x-bin-private,x-bin-name,x-bin-meta,"
         "x-bin-versioning,x-collection-id,x-collection-name,x-json-path,x-preserve-latest,"
-        "x-sort-order,x-schema-doc-id,x-schema-doc-name,x-key-name,if-match,if-none-match",
+        "x-sort-order,x-schema-doc-id,x-schema-doc-name,x-key-name,if-match,if-none-match,"
+        "idempotency-key",
         alias="OPENBIN_CORS_ALLOW_HEADERS",
     )
     cors_expose_headers: str = Field(
-        "x-requests-remaining,content-disposition,etag", alias="OPENBIN_CORS_EXPOSE_HEADERS"
+        "x-requests-remaining,content-disposition,etag,idempotent-replayed",
+        alias="OPENBIN_CORS_EXPOSE_HEADERS",
     )
     cors_max_age: int = Field(600, ge=0, le=86_400, alias="OPENBIN_CORS_MAX_AGE")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from typing import Any, overload
 
 from openbin.errors import InvalidRequest
@@ -43,6 +44,15 @@ def check_name(value: str | None, header: str, thing: str, limit: int = 32) -> s
 def check_bin_name(name: str) -> None:
     if not name.strip() or len(name) > 128:
         raise InvalidRequest("X-Bin-Name cannot be blank or over 128 characters")
+
+
+IDEMPOTENCY_KEY_MESSAGE = "Idempotency-Key must be 1 to 255 printable ASCII characters"
+_IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,255}")
+
+
+def is_idempotency_key(value: str) -> bool:
+    """1 to 255 printable ASCII characters (what any HTTP client sends unchanged)."""
+    return _IDEMPOTENCY_KEY.fullmatch(value) is not None
 
 
 def require_json_content_type(value: str | None) -> None:

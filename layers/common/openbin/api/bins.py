@@ -79,10 +79,21 @@ def create(app: APIGatewayHttpResolver) -> Response:
             name=header(app, "X-Bin-Name"),
             collection_id=header(app, "X-Collection-Id"),
             body=body_bytes(app),
+            idempotency_key=header(app, "Idempotency-Key"),
         )
     )
-    metrics.add_metric(name="BinsCreated", unit=MetricUnit.Count, value=1)
-    return ok(created_answer(result), {"ETag": result.etag})
+    return ok(created_answer(result), created_headers(result, "BinsCreated"))
+
+
+def created_headers(result: BinWritten, metric: str, etag: bool = True) -> dict[str, str]:
+    """A create's headers (and its metric): a first answer given again for its
+    Idempotency-Key says so, and counts as a replay, not a create."""
+    headers = {"ETag": result.etag} if etag else {}
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+        metric = "BinCreatesReplayed"
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    return headers
 
 
 def create_xl(app: APIGatewayHttpResolver) -> Response:
@@ -95,14 +106,15 @@ def create_xl(app: APIGatewayHttpResolver) -> Response:
             name=header(app, "X-Bin-Name"),
             body=body_bytes(app),
             xl=True,
+            idempotency_key=header(app, "Idempotency-Key"),
         )
     )
-    metrics.add_metric(name="XlBinsCreated", unit=MetricUnit.Count, value=1)
     bin = result.bin
     metadata: dict = {"id": bin.bin_id, "createdAt": bin.created_at, "private": bin.private}
     if bin.name is not None:
         metadata["name"] = bin.name
-    return ok({"record": bin.bin_id, "metadata": metadata})
+    headers = created_headers(result, "XlBinsCreated", etag=False)
+    return ok({"record": bin.bin_id, "metadata": metadata}, headers)
 
 
 def read(app: APIGatewayHttpResolver, bin_id: str, version: str | None = None) -> Response:

@@ -21,6 +21,7 @@ from openbin.errors import (
     UNAVAILABLE,
     Conflict,
     InvalidRequest,
+    KeyReused,
     NotAllowed,
     NotAuthenticated,
     NotFound,
@@ -72,6 +73,7 @@ STATUS_BY_ERROR: tuple[tuple[type[OpenBinError], int], ...] = (
     (Conflict, 409),
     (PreconditionFailed, 412),
     (UnsupportedMediaType, 415),
+    (KeyReused, 422),
     (Unavailable, 503),
 )
 

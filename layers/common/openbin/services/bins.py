@@ -4,16 +4,19 @@ ID shape → key → resource → permission → allowance → headers and body 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from openbin import ids, retry
+from openbin import clock, ids, retry
 from openbin.clock import now_iso
 from openbin.errors import (
     UNAVAILABLE,
     Conflict,
     InvalidRequest,
+    KeyReused,
     NotAllowed,
     NotFound,
     OpenBinError,
@@ -21,16 +24,28 @@ from openbin.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
-from openbin.models import Account, Bin, Collection, KeyRecord, RecordRef, SchemaDoc, Version
+from openbin.models import (
+    Account,
+    Bin,
+    Collection,
+    KeyRecord,
+    RecordRef,
+    RememberedCreate,
+    SchemaDoc,
+    Version,
+)
 from openbin.services import auth
 from openbin.services.auth import Credentials
 from openbin.services.gate import BIN_NOT_FOUND, open_bin
 from openbin.storage import Storage
 from openbin.storage.batch import Wanted
 from openbin.storage.bins import AccountChanged, Charge, RevisionConflict
+from openbin.storage.idempotency import AlreadyCreated
 from openbin.validation import (
+    IDEMPOTENCY_KEY_MESSAGE,
     check_bin_name,
     depth_within,
+    is_idempotency_key,
     loads_exact,
     parse_bool,
     parse_record,
@@ -56,6 +71,7 @@ class CreateRequest:
     collection_id: str | None = None
     body: bytes = b""
     xl: bool = False  # an XL bin: ``body`` is the uploaded file, always stored in S3
+    idempotency_key: str | None = None
 
 
 @dataclass(slots=True)
@@ -114,6 +130,7 @@ class BinWritten:
     record_json: str
     version: int | None = None
     etag: str = ""  # of the record as written
+    replayed: bool = False  # a create's first answer, given again for its Idempotency-Key
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +160,29 @@ class Written:
 
 
 PRECONDITION_FAILED = "The bin has changed: If-Match is not its current ETag"
+KEY_REUSED = (
+    "Idempotency-Key was already used for a different request: "
+    "send the same body and X-Bin-* headers, or a new key"
+)
+
+
+class KeyTaken(Exception):
+    """A concurrent create took this create's Idempotency-Key first; ``charged``: this request
+    was charged on its own before its write."""
+
+    def __init__(self, charged: bool) -> None:
+        super().__init__("idempotency key taken")
+        self.charged = charged
+
+
+def request_hash(request: CreateRequest, record: bytes) -> str:
+    """What makes two creates "the same request" for an Idempotency-Key: the route, the
+    X-Bin-Private, X-Bin-Name and X-Collection-Id headers as sent, and the record's bytes (an
+    XL bin's file part, whatever the multipart boundary)."""
+    head = json.dumps(
+        ["xl" if request.xl else "b", request.private, request.name, request.collection_id]
+    )
+    return hashlib.sha256(head.encode() + b"\n" + record).hexdigest()
 
 
 def etag_of(bin: Bin, version: int | None = None, stored: Version | None = None) -> str:
@@ -196,17 +236,30 @@ class BinService:
                 f"You need to pass {auth.MASTER} or {auth.ACCESS} in the header to create a bin"
             )
         collection_wanted = request.collection_id is not None and ids.is_id(request.collection_id)
+        idem = request.idempotency_key
+        if idem is not None and not is_idempotency_key(idem):
+            idem = None  # refused with the headers, after the allowance check
+        hint = auth.account_hint(creds)
         found = storage.read(
             Wanted(
                 key_hashes=auth.key_hashes(creds),
-                account_id=auth.account_hint(creds),
+                account_id=hint,
                 collection_id=request.collection_id if collection_wanted else None,
+                idempotency=(hint, idem) if idem is not None and hint is not None else None,
             )
         )
         caller = auth.identify(creds, found.keys)
         assert caller is not None  # a key was sent, and identify refuses unknown keys
         auth.require_permission(caller, creds, "create")
-        snapshot = auth.account_snapshot(caller, found.account)
+        account, remembered = found.account, found.remembered
+        if idem is not None and hint != caller.account_id:  # a key without its account in it
+            again = storage.read(
+                Wanted(account_id=caller.account_id, idempotency=(caller.account_id, idem))
+            )
+            account, remembered = again.account, again.remembered
+        if remembered is not None:
+            return self._replay(request, remembered, account)
+        snapshot = auth.account_snapshot(caller, account)
         if snapshot is None:  # charged now, as every other route does
             account = auth.charge(storage, caller.account_id, self.settings)
         else:  # charged with the write below (or before any refusal)
@@ -231,12 +284,55 @@ class BinService:
             name=request.name,
             collection_id=checked.collection.collection_id if checked.collection else None,
         )
+        remember = None
+        if idem is not None:
+            expires_at = clock.epoch() + 3600 * self.settings.idempotency_hours
+            remember = RememberedCreate(idem, request_hash(request, checked.body), bin, expires_at)
         try:
-            self._write_new(bin, snapshot, len(checked.body), request.xl)
+            self._write_new(bin, snapshot, len(checked.body), request.xl, remember)
+        except KeyTaken as taken:  # a concurrent create with the same key won: answer as it did
+            storage.records.discard(record)
+            assert idem is not None
+            winner = storage.idempotency.get(caller.account_id, idem)
+            if winner is None:  # expired at once: cannot happen with hours to live
+                raise Unavailable(UNAVAILABLE) from None
+            return self._replay(request, winner, snapshot, charged=taken.charged)
         except OpenBinError:  # refused, so not written: nothing points at the new object
             storage.records.discard(record)
             raise
         return BinWritten(bin, checked.text, etag=etag_of(bin))
+
+    def _replay(
+        self,
+        request: CreateRequest,
+        remembered: RememberedCreate,
+        account: Account | None,
+        charged: bool = False,
+    ) -> BinWritten:
+        """The first answer of a create made with this Idempotency-Key, not charged again; a
+        different request under the same key is refused (charged, as any refusal after the
+        allowance check). ``charged``: this request was charged already."""
+        storage = self.storage
+        account_id = remembered.bin.owner_id
+        assert account_id is not None
+        if request.xl:
+            try:
+                record = uploaded_file(request.content_type, request.body)
+            except InvalidRequest:
+                record = b""  # no file part: not the request that made the bin
+        else:
+            record = record_bytes(request.body)
+        if request_hash(request, record) != remembered.request_hash:
+            if not charged:
+                auth.charge(storage, account_id, self.settings)
+            raise KeyReused(KEY_REUSED)
+        if not charged:
+            if account is None or account.blocked:  # refused by the charge, as on every route
+                auth.charge(storage, account_id, self.settings)
+            else:
+                auth.requests_remaining.set(account.requests_remaining)
+        bin = remembered.bin
+        return BinWritten(bin, record.decode("utf-8"), etag=etag_of(bin), replayed=True)
 
     def _check_create(
         self,
@@ -249,6 +345,8 @@ class BinService:
         multipart/form-data upload of at most the XL limit (whatever the plan), its record the
         file part."""
         body = request.body
+        if request.idempotency_key is not None and not is_idempotency_key(request.idempotency_key):
+            raise InvalidRequest(IDEMPOTENCY_KEY_MESSAGE)
         if request.xl:
             limit = self.settings.xl_body_limit
             if len(body) > limit:
@@ -272,13 +370,23 @@ class BinService:
         self._check_schema(collection, value, len(body))
         return CheckedCreate(private, collection, text, body)
 
-    def _write_new(self, bin: Bin, snapshot: Account | None, size: int, xl: bool = False) -> None:
+    def _write_new(
+        self,
+        bin: Bin,
+        snapshot: Account | None,
+        size: int,
+        xl: bool = False,
+        remember: RememberedCreate | None = None,
+    ) -> None:
         """Write the new bin, charging the request with it when it was not charged yet
-        (``snapshot``). An XL bin's size does not depend on the plan."""
+        (``snapshot``), taking its Idempotency-Key with it (``remember``; AlreadyCreated when a
+        concurrent create took it first). An XL bin's size does not depend on the plan."""
         storage = self.storage
         if snapshot is not None:
             try:
-                storage.bins.create(bin, Charge(plan=snapshot.plan))
+                storage.bins.create(bin, Charge(plan=snapshot.plan), remember)
+            except AlreadyCreated:
+                raise KeyTaken(charged=False) from None  # nothing was charged
             except AccountChanged:  # since it was read: charge on its own, to learn why
                 account = auth.charge(storage, snapshot.account_id, self.settings)
                 if not xl:
@@ -291,7 +399,9 @@ class BinService:
                 auth.requests_remaining.set(snapshot.requests_remaining - 1)
                 return
         try:
-            storage.bins.create(bin)
+            storage.bins.create(bin, remembered=remember)
+        except AlreadyCreated:
+            raise KeyTaken(charged=True) from None  # this request was charged on its own
         except RevisionConflict:
             raise Unavailable(UNAVAILABLE) from None
 

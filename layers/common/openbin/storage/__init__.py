@@ -19,6 +19,7 @@ from openbin.storage.accounts import AccountRepository
 from openbin.storage.batch import Found, Wanted, read
 from openbin.storage.bins import BinRepository
 from openbin.storage.collections import CollectionRepository
+from openbin.storage.idempotency import IdempotencyRepository
 from openbin.storage.keys import KeyRepository
 from openbin.storage.records import RecordStore
 from openbin.storage.schema_docs import SchemaDocRepository
@@ -38,21 +39,28 @@ class Storage:
     collections: CollectionRepository
     schema_docs: SchemaDocRepository
     usage_logs: UsageLogStore
+    idempotency: IdempotencyRepository
 
     @classmethod
     def build(cls, settings: Settings, db, s3, db_once=None) -> Storage:
+        idempotency = IdempotencyRepository(db, settings.idempotency_table)
         return cls(
             settings=settings,
             db=db,
             accounts=AccountRepository(db, settings.accounts_table, db_once),
             keys=KeyRepository(db, settings.keys_table, settings.accounts_table),
             bins=BinRepository(
-                db, settings.bins_table, settings.versions_table, settings.accounts_table
+                db,
+                settings.bins_table,
+                settings.versions_table,
+                settings.accounts_table,
+                idempotency,
             ),
             records=RecordStore(s3, settings.records_bucket, settings.inline_record_limit),
             collections=CollectionRepository(db, settings.collections_table),
             schema_docs=SchemaDocRepository(db, settings.schema_docs_table),
             usage_logs=UsageLogStore(s3, settings.records_bucket),
+            idempotency=idempotency,
         )
 
     def read(self, wanted: Wanted) -> Found:

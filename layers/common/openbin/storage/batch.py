@@ -13,6 +13,7 @@ from openbin.models import (
     Bin,
     Collection,
     KeyRecord,
+    RememberedCreate,
     SchemaDoc,
     Version,
 )
@@ -33,6 +34,7 @@ class Wanted:
     collection_id: str | None = None
     schema_doc_id: str | None = None
     access_key_id: str | None = None  # the alias that names an access key
+    idempotency: tuple[str, str] | None = None  # (account id, Idempotency-Key) of a create
 
 
 NOTHING = Wanted()  # only the request's keys
@@ -47,6 +49,7 @@ class Found:
     collection: Collection | None = None
     schema_doc: SchemaDoc | None = None
     access_key: AccessKeyAlias | None = None
+    remembered: RememberedCreate | None = None  # live, under ``idempotency``
 
 
 def read(storage: Storage, wanted: Wanted) -> Found:
@@ -69,6 +72,9 @@ def read(storage: Storage, wanted: Wanted) -> Found:
     if wanted.access_key_id is not None:
         key = storage.keys.alias_key(wanted.access_key_id)
         asked.append(("access_key", storage.keys.table, key))
+    if wanted.idempotency is not None:
+        key = storage.idempotency.key(*wanted.idempotency)
+        asked.append(("remembered", storage.idempotency.table, key))
     items = batch_get(storage.db, [(table, key) for _, table, key in asked]) if asked else []
     found = Found()
     for (what, _, _), item in zip(asked, items, strict=True):
@@ -86,6 +92,8 @@ def read(storage: Storage, wanted: Wanted) -> Found:
             found.collection = storage.collections.from_item(item)
         elif what == "schema_doc":
             found.schema_doc = storage.schema_docs.from_item(item)
+        elif what == "remembered":
+            found.remembered = storage.idempotency.from_item(item)
         else:
             found.access_key = storage.keys.alias_from_item(item)
     return found

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from openbin.models import UNCATEGORIZED, Bin, BinSummary, ListingCursor, RecordRef, Version
+from openbin.models import (
+    UNCATEGORIZED,
+    Bin,
+    BinSummary,
+    ListingCursor,
+    RecordRef,
+    RememberedCreate,
+    Version,
+)
 from openbin.observability import logger
 from openbin.storage.dynamo import (
     b,
@@ -28,6 +36,7 @@ from openbin.storage.dynamo import (
     s,
     write,
 )
+from openbin.storage.idempotency import AlreadyCreated, IdempotencyRepository
 
 # The index a collection's bins are listed from: "<ownerId>#<collectionId or uncategorized>",
 # sorted by creation time then ID (template.yaml, BinsTable).
@@ -96,11 +105,19 @@ def _record_from(item: dict) -> RecordRef:
 
 
 class BinRepository:
-    def __init__(self, client, table: str, versions_table: str, accounts_table: str) -> None:
+    def __init__(
+        self,
+        client,
+        table: str,
+        versions_table: str,
+        accounts_table: str,
+        idempotency: IdempotencyRepository | None = None,
+    ) -> None:
         self._db = client
         self.table = table
         self.versions_table = versions_table
         self.accounts_table = accounts_table
+        self.idempotency = idempotency  # where an idempotent create takes its key
 
     @staticmethod
     def key(bin_id: str) -> dict:
@@ -208,9 +225,13 @@ class BinRepository:
         assert new.s3_key is not None, "a record is inline or an object"
         return expression + ", s3Key = :s3 REMOVE rec", {**values, ":s3": s(new.s3_key)}
 
-    def create(self, bin: Bin, charge: Charge | None = None) -> None:
+    def create(
+        self, bin: Bin, charge: Charge | None = None, remembered: RememberedCreate | None = None
+    ) -> None:
         """Put a new bin and count it in its owner's usage; with ``charge``, the request is
-        charged in the same transaction (or AccountChanged, and nothing happened)."""
+        charged in the same transaction (or AccountChanged, and nothing happened); with
+        ``remembered``, the create takes its Idempotency-Key in the same transaction (or
+        AlreadyCreated, and nothing happened)."""
         usage = self._usage(bin.owner_id, bins=1, stored=bin.record.size)
         if charge is not None:
             update = usage[0]["Update"]
@@ -229,10 +250,17 @@ class BinRepository:
                 "ConditionExpression": "attribute_not_exists(binId)",
             }
         }
+        items = [put, *usage]
+        if remembered is not None:
+            assert self.idempotency is not None, "the idempotency table is configured"
+            items.append(self.idempotency.put_item(remembered))
         try:
-            self._transact([put, *usage])
+            self._transact(items)
         except RevisionConflict as conflict:
-            if charge is not None and conflict.codes[1:2] == ["ConditionalCheckFailed"]:
+            refused = conflict.codes
+            if remembered is not None and refused[len(items) - 1 :] == ["ConditionalCheckFailed"]:
+                raise AlreadyCreated() from None  # checked first: a replay is never charged
+            if charge is not None and refused[1:2] == ["ConditionalCheckFailed"]:
                 raise AccountChanged() from None
             raise
 
