@@ -57,6 +57,7 @@ from openbin import ids  # noqa: E402
 from openbin import storage as storage_module  # noqa: E402
 from openbin.api import usage_log  # noqa: E402
 from openbin.keys import hash_key  # noqa: E402
+from openbin.storage import records as records_module  # noqa: E402
 from openbin.storage.accounts import CHARGEABLE  # noqa: E402
 from openbin.storage.bins import LISTING_INDEX, owner_collection  # noqa: E402
 from openbin_cli import emulator, ops  # noqa: E402
@@ -70,7 +71,11 @@ RESULTS = BENCH / "results.json"
 PRO_REQUESTS = 10**9
 SIZES = {"1KB": 1024, "100KB": 100 * 1024, "1MB": 1_000_000}
 OVERHEAD_TARGET = {"1KB": 1.25, "100KB": 1.10, "1MB": 1.10}
-COLD_TARGET = 1.5
+# Issue 17: a large create's own time (handler time less its storage calls) against the floor the
+# contract itself sets: parsing the body (json.loads) and compressing it. It replaces the create
+# overhead ratio at these sizes (reported, no longer a target).
+OWN_TARGET = {"100KB": 1.5, "1MB": 1.5}
+COLD_TARGET = 1.3
 SCALING_TARGET = 1.10
 STORED_TARGET = 0.35
 DYNAMODB_ITEM_LIMIT = 400 * 1024
@@ -371,6 +376,13 @@ def bench_overhead(ip: InProcess, quick: bool) -> dict:
             json.loads(record)
             parse_s.append(time.perf_counter() - t0)
         out[label]["json_parse_ms"] = round(median(parse_s) * 1000, 3)
+        # ... and the product compresses it (zstd, as stored): the other half of the floor.
+        compress_s = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            records_module.compress(record)
+            compress_s.append(time.perf_counter() - t0)
+        out[label]["compress_ms"] = round(median(compress_s) * 1000, 3)
         for phase in ("create", "read"):
             handler_median, bare_median = median(samples[phase]), median(samples[f"{phase}_bare"])
             own = [t - s for t, s in zip(samples[phase], storage_s[phase], strict=True)]
@@ -389,6 +401,10 @@ def bench_overhead(ip: InProcess, quick: bool) -> dict:
                 ),
                 "target": OVERHEAD_TARGET[label],
             }
+        create = out[label]["create"]
+        floor_ms = out[label]["json_parse_ms"] + out[label]["compress_ms"]
+        create["own_over_parse_and_compress"] = round(create["handler_own_ms"] / floor_ms, 3)
+        create["own_target"] = OWN_TARGET.get(label)
         bare_create = median(samples["create_bare"])
         out[label]["create"]["parse_only_ratio"] = round(
             (bare_create + median(parse_s)) / bare_create, 3
@@ -1369,13 +1385,27 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
     for label, row in results.get("overhead", {}).items():
         for phase in ("create", "read"):
             r = row[phase]
+            superseded = phase == "create" and label in OWN_TARGET
             rows.append(
                 (
                     f"overhead {phase} {label}",
                     f"{r['ratio']:.2f} ({r['handler']['median_ms']:.2f} / "
                     f"{r['bare']['median_ms']:.2f} ms)",
-                    f"<= {r['target']:.2f}",
-                    verdict(r["ratio"] <= r["target"]),
+                    "-" if superseded else f"<= {r['target']:.2f}",
+                    "info" if superseded else verdict(r["ratio"] <= r["target"]),
+                )
+            )
+        create = row["create"]
+        if "own_over_parse_and_compress" in create:
+            target = create.get("own_target")
+            rows.append(
+                (
+                    f"create {label} own time / (json.loads + compress)",
+                    f"{create['own_over_parse_and_compress']:.2f} (own"
+                    f" {create['handler_own_ms']:.2f} ms; json.loads {row['json_parse_ms']:.2f}"
+                    f" + compress {row['compress_ms']:.2f} ms)",
+                    f"<= {target:.2f}" if target else "-",
+                    verdict(create["own_over_parse_and_compress"] <= target) if target else "info",
                 )
             )
         if "parse_only_ratio" in row["create"]:  # the floor with the contract's own work
@@ -1400,8 +1430,9 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
                 f" (minimal: ddb {m['dynamodb_calls']} s3 {m['s3_calls']} rt {m['round_trips']} "
                 f"RCU {m['rcu']:g} WCU {m['wcu']:g}+{m['gsi_wcu']:g}gsi)"
             )
-        if name.startswith(("create ", "read ")):
-            # the issue's target: two sequential round trips, plus one S3 call for a record in S3
+        if name.startswith(("create ", "read ", "update ", "patch ", "restore ")):
+            # two sequential round trips, plus one S3 call for a record in S3 (issue 17: an
+            # update, a patch and a restore charge in their write's transaction, as a create)
             allowed = 2 + (1 if r["s3_calls"] else 0)
             ok = r["round_trips"] <= allowed and r["s3_calls"] <= 1
             target, result = f"rt <= {allowed}", verdict(ok)
@@ -1423,11 +1454,11 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
             rows.append(
                 (
                     f"cold start {name}",
-                    f"{r['ratio']:.2f} ({r['total_ms']:.0f} ms: import {r['import_ms']:.0f}"
-                    f" + invoke {r['first_invoke_ms']:.0f}; paired {r['paired_ratio']:.2f},"
-                    f" CPU {r['cpu_ratio']:.2f})",
+                    f"paired {r['paired_ratio']:.2f} ({r['total_ms']:.0f} ms: import"
+                    f" {r['import_ms']:.0f} + invoke {r['first_invoke_ms']:.0f}; ratio of"
+                    f" medians {r['ratio']:.2f}, CPU {r['cpu_ratio']:.2f})",
                     f"<= {COLD_TARGET:.2f}",
-                    verdict(r["ratio"] <= COLD_TARGET),
+                    verdict(r["paired_ratio"] <= COLD_TARGET),
                 )
             )
     if "uncompiled_layer" in cold:  # what the layer's compiled files save on every cold start

@@ -49,11 +49,11 @@ CONFLICT = "ConditionalCheckFailed"
 def settings(**overrides) -> Settings:
     """The template's defaults, with table names that name nothing (nothing is called)."""
     names = {
-        name: f"fake-{name}"
-        for name in Settings.model_fields
-        if name.endswith("_table") or name == "records_bucket"
+        spec.name: f"fake-{spec.name}"
+        for spec in Settings.specs()
+        if spec.name.endswith("_table") or spec.name == "records_bucket"
     }
-    return Settings.model_validate({**names, **overrides})
+    return Settings(**{**names, **overrides})
 
 
 class _Tables:
@@ -231,9 +231,27 @@ class FakeBins:
             found = self._t.versions.get((bin_id, version))
             return copy.deepcopy(found[0]) if found else None
 
-    def append_version(self, bin: Bin, new: RecordRef, now: str, revision: str) -> int:
+    def _charge(self, owner_id: str | None, charge: Charge | None) -> None:
+        """The charge of a write's transaction (checked after the bin's revision, as the real
+        transaction's items are ordered): AccountChanged if the account is not as read."""
+        if charge is None:
+            return
+        account = self._t.accounts.get(owner_id or "")
+        if (
+            account is None
+            or account.blocked
+            or account.requests_remaining < 1
+            or account.plan != charge.plan
+        ):
+            raise AccountChanged()
+        account.requests_remaining -= 1
+
+    def append_version(
+        self, bin: Bin, new: RecordRef, now: str, revision: str, charge: Charge | None = None
+    ) -> int:
         with self._t.lock:
             stored = self._check(bin)
+            self._charge(bin.owner_id, charge)
             old = stored.latest_version
             kept = Version(bin.bin_id, old, copy.deepcopy(bin.record), now, revision)
             self._t.versions[(bin.bin_id, old)] = (kept, revision)
@@ -241,9 +259,12 @@ class FakeBins:
             self._t.count(bin.owner_id, stored=new.size)
             return old + 1
 
-    def replace_latest(self, bin: Bin, new: RecordRef, revision: str) -> None:
+    def replace_latest(
+        self, bin: Bin, new: RecordRef, revision: str, charge: Charge | None = None
+    ) -> None:
         with self._t.lock:
             stored = self._check(bin)
+            self._charge(bin.owner_id, charge)
             stored.record, stored.revision = new, revision
             self._t.count(bin.owner_id, stored=new.size - bin.record.size)
 
@@ -261,9 +282,10 @@ class FakeBins:
                 if owner == bin_id
             ]
 
-    def delete_bin(self, bin: Bin, history_bytes: int) -> None:
+    def delete_bin(self, bin: Bin, history_bytes: int, charge: Charge | None = None) -> None:
         with self._t.lock:
             self._check(bin)
+            self._charge(bin.owner_id, charge)
             del self._t.bins[bin.bin_id]
             self._t.count(bin.owner_id, bins=-1, stored=-(bin.record.size + history_bytes))
 
@@ -449,7 +471,7 @@ class FakeStorage:
 
     def with_settings(self, **overrides) -> FakeStorage:
         """The same data, seen with other settings (as after a redeploy)."""
-        changed = replace(self, settings=self.settings.model_copy(update=overrides))
+        changed = replace(self, settings=self.settings.but(**overrides))
         return changed
 
     def read(self, wanted: Wanted) -> Found:

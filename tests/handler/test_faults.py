@@ -192,7 +192,7 @@ def test_faults_at_every_step(handler_api, faults, storage, operation):
     account, bin_id, reply, _ = run(handler_api, faults, storage, operation, None, "")
     assert reply.status == 200
     steps = len(faults.calls)
-    assert steps >= 3
+    assert steps >= 2  # an update is two: the read, then one transaction
     outcomes = Counter()
     for at in range(steps):
         for mode in ("throttled", "down", "lost"):

@@ -8,7 +8,7 @@ from pathlib import Path
 from openbin.settings import ENV_PREFIX, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-SETTINGS_ALIASES = {field.alias for field in Settings.model_fields.values()}
+SETTINGS_ALIASES = {spec.alias for spec in Settings.specs()}
 STORAGE_TYPES = ("AWS::DynamoDB::Table", "AWS::S3::Bucket")
 
 
@@ -40,7 +40,7 @@ def as_list(value) -> list:
 # -- settings and the template share names ------------------------------------------------------
 def test_settings_aliases_are_environment_names():
     assert all(alias.startswith(ENV_PREFIX) for alias in SETTINGS_ALIASES)
-    assert len(SETTINGS_ALIASES) == len(Settings.model_fields)
+    assert len(SETTINGS_ALIASES) == len(Settings.specs())
     assert {
         "OPENBIN_BINS_TABLE",
         "OPENBIN_VERSIONS_TABLE",
@@ -95,11 +95,11 @@ def test_template_values_match_the_settings_defaults(template):
     """The limits a deployment gets by default are the ones the code defaults to (and the ones
     the tests and the local server run with)."""
     defaults = template.parameter_defaults()
-    by_alias = {field.alias: field for field in Settings.model_fields.values()}
+    by_alias = {spec.alias: spec for spec in Settings.specs()}
     compared = set()
     for name, value in template.global_environment.items():
         field = by_alias.get(name)
-        if field is None or field.is_required():
+        if field is None or field.required:
             continue
         if isinstance(value, dict):
             parameter = value["Ref"]
@@ -115,7 +115,7 @@ def test_template_values_match_the_settings_defaults(template):
         "OPENBIN_PRO_REQUESTS",
         "OPENBIN_MAX_VERSIONS",
     } <= compared
-    assert compared == {alias for alias, field in by_alias.items() if not field.is_required()}
+    assert compared == {alias for alias, field in by_alias.items() if not field.required}
 
 
 # -- functions ---------------------------------------------------------------------------------

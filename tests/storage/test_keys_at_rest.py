@@ -26,7 +26,7 @@ def test_keys_table_holds_only_hashes(storage):
     # No stored attribute in any table contains a key.
     settings = storage.settings
     tables = [
-        getattr(settings, name) for name in type(settings).model_fields if name.endswith("_table")
+        getattr(settings, spec.name) for spec in settings.specs() if spec.name.endswith("_table")
     ]
     assert len(tables) >= 6
     for table in tables:

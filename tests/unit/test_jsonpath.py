@@ -12,8 +12,9 @@ from openbin import jsonpath
 from openbin.errors import InvalidRequest
 from openbin.settings import Settings
 
-MAX_LENGTH = Settings.model_fields["jsonpath_max_length"].default
-BASE_STEPS = Settings.model_fields["jsonpath_base_steps"].default
+DEFAULTS = {spec.name: spec.default for spec in Settings.specs()}
+MAX_LENGTH = DEFAULTS["jsonpath_max_length"]
+BASE_STEPS = DEFAULTS["jsonpath_base_steps"]
 INVALID = "Invalid X-JSON-Path expression passed"
 SAFETY_BOUND = 1.0  # seconds: a hostile expression answers (or is refused) within this
 

@@ -91,3 +91,56 @@ def test_powertools_router_patch_is_for_this_version_and_installed():
     for name in ("current_event", "lambda_context", "context"):
         assert isinstance(BaseRouter.__dict__.get(name), runtime._PerThread), name
     assert isinstance(type(BaseRouter).__dict__.get("current_event"), runtime._PerThread)
+
+
+def test_lazy_powertools_packages_serve_every_name_and_load_only_what_is_used():
+    """openbin.lazy registers two Powertools packages without running their ``__init__``: in a
+    fresh interpreter, every name the real package exports is served by the lazy one (read from
+    the same ``__init__``), and importing a handler no longer loads the other resolvers (AppSync
+    and its asyncio, Bedrock, VPC Lattice) or the other event classes."""
+    import json
+    import subprocess
+    import sys
+
+    from openbin.lazy import LAZY_PACKAGES
+
+    code = f"""
+import importlib, json, sys
+sys.path[:0] = ['functions/create_bin', 'layers/common']
+import create_bin_handler
+loaded = sorted(sys.modules)
+served = {{}}
+for name in {list(LAZY_PACKAGES)!r}:
+    lazy = sys.modules[name]
+    served[name] = {{n: getattr(lazy, n).__module__ for n in lazy.__all__
+                    if hasattr(getattr(lazy, n), '__module__')}}
+print(json.dumps({{"loaded": loaded, "served": served}}))
+"""
+    real_code = f"""
+import importlib, json
+out = {{}}
+for name in {list(LAZY_PACKAGES)!r}:
+    module = importlib.import_module(name)
+    out[name] = sorted(getattr(module, '__all__', []))
+print(json.dumps(out))
+"""
+    run = lambda source: json.loads(  # noqa: E731
+        subprocess.run(
+            [sys.executable, "-c", source], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+    )
+    lazy, real = run(code), run(real_code)
+    for name, exported in real.items():
+        assert exported, name
+        assert set(exported) <= set(lazy["served"][name]), name  # every name, from its module
+    loaded = set(lazy["loaded"])
+    assert "aws_lambda_powertools.event_handler.api_gateway" in loaded
+    for unused in (
+        "asyncio",
+        "aws_lambda_powertools.event_handler.appsync",
+        "aws_lambda_powertools.event_handler.bedrock_agent",
+        "aws_lambda_powertools.event_handler.vpc_lattice",
+        "aws_lambda_powertools.utilities.data_classes.sqs_event",
+        "aws_lambda_powertools.utilities.data_classes.appsync_resolver_event",
+    ):
+        assert unused not in loaded, unused

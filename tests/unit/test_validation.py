@@ -245,3 +245,51 @@ def test_only_json_whitespace_is_stripped(raw):
         assert error.message == "Invalid JSON provided"
     else:
         raise AssertionError(f"{raw!r} was accepted as {accepted!r}")
+
+
+PARITY = [
+    b'\xef\xbb\xbf{"a":1}',
+    b'{"a":1}\x00',
+    b'{"a":1,"a":2}',
+    b"[NaN]",
+    b"[1]x",
+    b"[" + b"1" * 5000 + b"]",
+    b"[-0]",
+    b"[1E5]",
+    b"[.5]",
+    b"[01]",
+    b'["a\tb"]',
+    b'["\\u0000"]',
+    b'["\\ud800"]',
+    b"[1.0e+]",
+    b"[\x0c1]",
+    b'["\xed\xa0\x80"]',
+    b"[tru]",
+    b"[1e309]",
+    b"[123456789012345678901234567890]",
+    b"[-9223372036854775809]",
+    b"[" * 600 + b"]" * 600,
+    b"[" * 1100 + b"]" * 1100,
+]
+
+
+@pytest.mark.parametrize("raw", PARITY, ids=range(len(PARITY)))
+def test_the_fast_parse_decides_exactly_as_the_standard_one(raw):
+    """parse_record's orjson fast path accepts and refuses what the json path does: whatever
+    orjson refuses is parsed again by ``loads``."""
+
+    def outcome(exact: bool):
+        try:
+            parse_record(raw, 500, exact=exact)
+        except InvalidRequest as refused:
+            return refused.message
+        return "ok"
+
+    assert outcome(False) == outcome(True)
+
+
+def test_exact_parsing_keeps_big_integers_for_schemas():
+    raw = b'{"id": 123456789012345678901234567890}'
+    assert parse_record(raw, 100, exact=True)[0] == {"id": 123456789012345678901234567890}
+    fast, text = parse_record(raw, 100)
+    assert text == raw.decode() and isinstance(fast, dict)  # checked, stored as sent

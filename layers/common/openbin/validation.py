@@ -12,6 +12,8 @@ from openbin.errors import InvalidRequest
 
 VERSION_BEYOND_ANY = 10**18
 JSON_WHITESPACE = " \t\n\r"
+_JSON_WHITESPACE_BYTES = JSON_WHITESPACE.encode()
+_NOT_PARSED = object()
 CONTENT_TYPE_MESSAGE = "You need to pass Content-Type set to application/json"
 # Python converts at most 4,300 digits to an int by default; JSON sets no limit.
 INT_DIGITS = 4000
@@ -143,9 +145,16 @@ def depth_within(value: object, max_depth: int) -> bool:
     return True
 
 
-def parse_record(raw: bytes, max_depth: int) -> tuple[object, str]:
+def parse_record(raw: bytes, max_depth: int, exact: bool = False) -> tuple[object, str]:
     """Validate a bin body. Returns the parsed value and the JSON text as sent (without the
-    surrounding whitespace); ``record_bytes`` gives the same text as bytes, uncopied."""
+    surrounding whitespace); ``record_bytes`` gives the same text as bytes, uncopied.
+
+    The value is only checked (the record is stored as sent), so it is parsed by orjson (C,
+    about twice as fast as ``json`` on a large record: docs/PERFORMANCE.md), which refuses a
+    few valid JSON texts (numbers beyond a double, lone surrogate escapes, nesting past 1,024)
+    and reads integers beyond 64 bits as floats: whatever it refuses is parsed again by
+    ``loads``, which decides. ``exact``: the value will be validated against a schema, so
+    integers must stay exact: ``loads`` alone."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -153,12 +162,21 @@ def parse_record(raw: bytes, max_depth: int) -> tuple[object, str]:
     stripped = text.strip(JSON_WHITESPACE)  # only what JSON calls whitespace (RFC 8259)
     if not stripped:
         raise InvalidRequest("Bin cannot be blank")
-    try:
-        value = loads(stripped)
-    except RecursionError:
-        raise InvalidRequest(f"JSON nesting is too deep (at most {max_depth} levels)") from None
-    except ValueError:
-        raise InvalidRequest("Invalid JSON provided") from None
+    value: object = _NOT_PARSED
+    if not exact:
+        import orjson
+
+        try:
+            value = orjson.loads(raw.strip(_JSON_WHITESPACE_BYTES))
+        except orjson.JSONDecodeError:
+            pass  # not JSON, or JSON that orjson does not take: loads decides
+    if value is _NOT_PARSED:
+        try:
+            value = loads(stripped)
+        except RecursionError:
+            raise InvalidRequest(f"JSON nesting is too deep (at most {max_depth} levels)") from None
+        except ValueError:
+            raise InvalidRequest("Invalid JSON provided") from None
     if type(value) is dict:
         if not value:
             raise InvalidRequest("Bin cannot be blank")

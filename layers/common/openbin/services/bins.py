@@ -36,7 +36,13 @@ from openbin.models import (
 )
 from openbin.services import auth
 from openbin.services.auth import Credentials
-from openbin.services.gate import BIN_NOT_FOUND, open_bin
+from openbin.services.gate import (
+    BIN_NOT_FOUND,
+    DeferredCharge,
+    OpenedBin,
+    open_bin,
+    refusals_charged,
+)
 from openbin.storage import Storage
 from openbin.storage.batch import Wanted
 from openbin.storage.bins import AccountChanged, Charge, RevisionConflict
@@ -360,7 +366,8 @@ class BinService:
         collection_wanted = request.collection_id is not None and ids.is_id(request.collection_id)
         if request.collection_id is not None and not collection_wanted:
             raise InvalidRequest("Invalid X-Collection-Id provided")
-        value, text = parse_record(body, self.settings.max_json_depth)
+        schema = collection_wanted and collection is not None and bool(collection.schema_doc_id)
+        value, text = parse_record(body, self.settings.max_json_depth, exact=schema)
         if not collection_wanted:
             collection = None
         elif collection is None or collection.owner_id != caller.account_id:
@@ -463,7 +470,14 @@ class BinService:
     # -- update -----------------------------------------------------------------------------
     def update(self, request: UpdateRequest) -> BinWritten:
         storage = self.storage
-        opened = open_bin(storage, request.credentials, request.bin_id, auth.UPDATE)
+        opened = open_bin(
+            storage, request.credentials, request.bin_id, auth.UPDATE, defer_charge=True
+        )
+        with refusals_charged(opened):
+            return self._update(request, opened)
+
+    def _update(self, request: UpdateRequest, opened: OpenedBin) -> BinWritten:
+        storage = self.storage
         bin = opened.bin
         self._check_if_match(bin, request.if_match)
         require_json_content_type(request.content_type)
@@ -471,7 +485,9 @@ class BinService:
         moving_to = request.collection_id
         if moving_to is not None and not ids.is_id(moving_to):
             raise InvalidRequest("Invalid X-Collection-Id provided")
-        value, text = parse_record(request.body, self.settings.max_json_depth)
+        # In a collection, the value may be checked against a schema: its numbers stay exact.
+        in_collection = moving_to is not None or bin.collection_id is not None
+        value, text = parse_record(request.body, self.settings.max_json_depth, in_collection)
         collection = None
         if moving_to is not None:  # only the bin's owner may file it into a collection
             collection = storage.collections.get(moving_to)
@@ -488,7 +504,8 @@ class BinService:
         self._check_schema(collection, value, len(request.body))
         versioned = _versioned(bin, asked, opened.by_owner_master_key)
         strict = request.if_match is not None
-        written = self.write(bin.bin_id, record_bytes(request.body), versioned, bin, strict)
+        data = record_bytes(request.body)
+        written = self.write(bin.bin_id, data, versioned, bin, strict, opened.deferred)
         if collection is not None and collection.collection_id != bin.collection_id:
             storage.bins.move_to_collection(bin, collection.collection_id)
         return BinWritten(bin, text, written.version, f'"{written.revision}"')
@@ -502,18 +519,21 @@ class BinService:
         schema as they are now)."""
         storage = self.storage
         number = int(version_text) if version_text.isdigit() else None
-        opened = open_bin(storage, credentials, bin_id, auth.UPDATE, number)
-        bin = opened.bin
-        if number is None:
-            raise InvalidRequest("Bin version is invalid")
-        self._check_if_match(bin, if_match)
-        data = storage.records.load(self._record_at(bin, number, opened.version))
-        value, text = parse_record(data, self.settings.max_json_depth)
-        self._check_size(len(data), opened.owner_plan)
-        collection = storage.collections.get(bin.collection_id) if bin.collection_id else None
-        self._check_schema(collection, value, len(data))
-        written = self.write(bin_id, data, True, bin, strict=if_match is not None)
-        return BinWritten(bin, text, written.version, f'"{written.revision}"')
+        opened = open_bin(storage, credentials, bin_id, auth.UPDATE, number, defer_charge=True)
+        with refusals_charged(opened):
+            bin = opened.bin
+            if number is None:
+                raise InvalidRequest("Bin version is invalid")
+            self._check_if_match(bin, if_match)
+            data = storage.records.load(self._record_at(bin, number, opened.version))
+            in_collection = bin.collection_id is not None
+            value, text = parse_record(data, self.settings.max_json_depth, in_collection)
+            self._check_size(len(data), opened.owner_plan)
+            collection = storage.collections.get(bin.collection_id) if bin.collection_id else None
+            self._check_schema(collection, value, len(data))
+            strict = if_match is not None
+            written = self.write(bin_id, data, True, bin, strict, opened.deferred)
+            return BinWritten(bin, text, written.version, f'"{written.revision}"')
 
     # -- patch ------------------------------------------------------------------------------
     def patch(self, request: PatchRequest) -> BinWritten:
@@ -522,7 +542,14 @@ class BinService:
         conditional on the revision the patch was applied to: a writer that loses to a
         concurrent one applies the patch again to what won (with If-Match: 412)."""
         storage = self.storage
-        opened = open_bin(storage, request.credentials, request.bin_id, auth.UPDATE)
+        opened = open_bin(
+            storage, request.credentials, request.bin_id, auth.UPDATE, defer_charge=True
+        )
+        with refusals_charged(opened):
+            return self._patch(request, opened)
+
+    def _patch(self, request: PatchRequest, opened: OpenedBin) -> BinWritten:
+        storage = self.storage
         bin = opened.bin
         self._check_if_match(bin, request.if_match)
         media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
@@ -536,13 +563,15 @@ class BinService:
 
         def patched(current: Bin) -> bytes:
             data = to_json(apply(loads_exact(storage.records.load(current.record)))).encode()
-            value, text = parse_record(data, self.settings.max_json_depth)
+            schema = collection is not None and bool(collection.schema_doc_id)
+            value, text = parse_record(data, self.settings.max_json_depth, schema)
             self._check_size(len(data), opened.owner_plan)
             self._check_schema(collection, value, len(data))
             applied.append((current, text))
             return data
 
-        written = self.write(bin.bin_id, patched, versioned, bin, request.if_match is not None)
+        strict = request.if_match is not None
+        written = self.write(bin.bin_id, patched, versioned, bin, strict, opened.deferred)
         current, text = applied[-1]
         return BinWritten(current, text, written.version, f'"{written.revision}"')
 
@@ -566,13 +595,16 @@ class BinService:
         versioned: bool,
         first: Bin | None = None,
         strict: bool = False,
+        deferred: DeferredCharge | None = None,
     ) -> Written:
         """Store ``data`` as the bin's new latest record. Versioned: appended as version n+1;
         unversioned, or past the version limit: the latest is replaced in place. Conditional
         writes on the bin's revision: a writer that loses to a concurrent one tries again on
         the state the refusal returned, after a random pause (openbin.retry); ``strict`` (an
         If-Match on ``first``): it is refused instead, and nothing is changed. ``data`` may be
-        a function of the bin as it is at each attempt (a PATCH, applied again to what won)."""
+        a function of the bin as it is at each attempt (a PATCH, applied again to what won).
+        ``deferred``: the request is charged in the write's transaction (if the account
+        changed since it was read, on its own, and the plan's limit is checked again)."""
         storage = self.storage
         make = None if isinstance(data, bytes) else data
         record = storage.records.save(bin_id, data) if isinstance(data, bytes) else None
@@ -588,11 +620,26 @@ class BinService:
                 record = storage.records.save(bin_id, make(bin))
             assert record is not None
             revision = ids.new_revision()
+            charge = deferred.in_transaction() if deferred is not None else None
             try:
                 if versioned and bin.latest_version < self.settings.max_versions:
-                    number = storage.bins.append_version(bin, record, now_iso(), revision)
+                    number = storage.bins.append_version(bin, record, now_iso(), revision, charge)
+                    if deferred is not None and charge is not None:
+                        deferred.charged_with_write()
                     return Written(number, revision)
-                storage.bins.replace_latest(bin, record, revision)
+                storage.bins.replace_latest(bin, record, revision, charge)
+            except AccountChanged:  # since it was read: charge on its own, to learn why
+                assert deferred is not None
+                try:
+                    account = deferred.settle()
+                    self._check_size(record.size, account.plan)
+                except OpenBinError:
+                    storage.records.discard(record)
+                    raise
+                if make is not None:  # made again on the next attempt
+                    storage.records.discard(record)
+                    record = None
+                continue  # the same state again, now charged
             except RevisionConflict as conflict:
                 if strict or make is not None:  # made for a state that is gone
                     storage.records.discard(record)
@@ -601,6 +648,8 @@ class BinService:
                     raise PreconditionFailed(PRECONDITION_FAILED) from None
                 bin = conflict.current
                 continue
+            if deferred is not None and charge is not None:
+                deferred.charged_with_write()
             storage.records.discard(bin.record)
             return Written(None, revision)
         if record is not None:
@@ -608,13 +657,14 @@ class BinService:
         raise Unavailable(UNAVAILABLE)
 
     # -- delete -----------------------------------------------------------------------------
-    def delete(
-        self, credentials: Credentials, bin_id: str, if_match: str | None = None
-    ) -> BinDeleted:
-        storage = self.storage
-        opened = open_bin(storage, credentials, bin_id, auth.DELETE)
+    def _delete_bin(self, opened: OpenedBin, if_match: str | None) -> tuple[Bin, list]:
+        """Delete the bin item (and count it out of its owner's usage), conditional on the
+        state it was read in: the bin and the history listed after it. The charge rides in the
+        same transaction when it was deferred."""
+        storage, deferred = self.storage, opened.deferred
         bin: Bin | None = opened.bin
         assert bin is not None
+        bin_id = bin.bin_id
         self._check_if_match(bin, if_match)
         for attempt in retry.attempts():
             if bin is None or attempt >= 2:  # after a pause: read the state again
@@ -622,16 +672,30 @@ class BinService:
             if bin is None:
                 raise NotFound(BIN_NOT_FOUND)
             history = storage.bins.list_versions(bin_id)  # listed after the bin was read
+            charge = deferred.in_transaction() if deferred is not None else None
             try:
-                storage.bins.delete_bin(bin, sum(v.record.size for v in history))
-                break
+                storage.bins.delete_bin(bin, sum(v.record.size for v in history), charge)
+            except AccountChanged:  # since it was read: charge on its own, to learn why
+                assert deferred is not None
+                deferred.settle()
+                continue
             except RevisionConflict as conflict:
                 if if_match is not None:  # the ETag it named is no longer current
                     raise PreconditionFailed(PRECONDITION_FAILED) from None
                 bin = conflict.current
-        else:
-            raise Unavailable(UNAVAILABLE)
-        assert bin is not None  # the loop ends with a deleted bin or an error
+                continue
+            if deferred is not None and charge is not None:
+                deferred.charged_with_write()
+            return bin, history
+        raise Unavailable(UNAVAILABLE)
+
+    def delete(
+        self, credentials: Credentials, bin_id: str, if_match: str | None = None
+    ) -> BinDeleted:
+        storage = self.storage
+        opened = open_bin(storage, credentials, bin_id, auth.DELETE, defer_charge=True)
+        with refusals_charged(opened):
+            bin, history = self._delete_bin(opened, if_match)
         # The bin is gone, so no new version can appear: remove the history, then the objects
         # (an object is removed only once no item points at it).
         if storage.bins.delete_versions(bin_id, history):

@@ -10,6 +10,7 @@ in one transaction, conditioned on the bin's revision, so concurrent writers nev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -169,21 +170,46 @@ class BinRepository:
             item["collectionId"] = s(bin.collection_id)
         return item
 
-    def _usage(self, owner_id: str | None, bins: int = 0, stored: int = 0) -> list[dict]:
+    def _usage(
+        self, owner_id: str | None, bins: int = 0, stored: int = 0, charge: Charge | None = None
+    ) -> list[dict]:
         """The owner's usage counters change in the same transaction as the bin, so they stay
-        exact without ever scanning an account's bins."""
-        if not owner_id or (bins == 0 and stored == 0):
+        exact without ever scanning an account's bins; with ``charge``, the request is charged
+        in the same item's update, if the account is still as it was read."""
+        if not owner_id or (bins == 0 and stored == 0 and charge is None):
             return []
-        return [
-            {
-                "Update": {
-                    "TableName": self.accounts_table,
-                    "Key": {"accountId": s(owner_id)},
-                    "UpdateExpression": "ADD bins :bins, storedBytes :stored",
-                    "ExpressionAttributeValues": {":bins": n(bins), ":stored": n(stored)},
-                }
-            }
-        ]
+        update: dict[str, Any] = {
+            "TableName": self.accounts_table,
+            "Key": {"accountId": s(owner_id)},
+            "UpdateExpression": "ADD bins :bins, storedBytes :stored",
+            "ExpressionAttributeValues": {":bins": n(bins), ":stored": n(stored)},
+        }
+        if charge is not None:
+            update["UpdateExpression"] = (
+                "SET requestsRemaining = requestsRemaining - :one " + update["UpdateExpression"]
+            )
+            update["ConditionExpression"] = CHARGE_CONDITION
+            update["ExpressionAttributeNames"] = {"#plan": "plan"}
+            update["ExpressionAttributeValues"].update(
+                {":one": n(1), ":no": flag(False), ":plan": s(charge.plan)}
+            )
+        return [{"Update": update}]
+
+    def _charged_transact(self, items: list[dict], charge: Charge | None) -> None:
+        """``_transact``, telling a refused charge (AccountChanged: nothing happened) from a
+        bin that changed (RevisionConflict). The bin's check is the first item, the account's
+        update the last."""
+        try:
+            self._transact(items)
+        except RevisionConflict as conflict:
+            codes = conflict.codes
+            if (
+                charge is not None
+                and codes[-1:] == ["ConditionalCheckFailed"]
+                and codes[:1] != ["ConditionalCheckFailed"]
+            ):
+                raise AccountChanged() from None
+            raise
 
     def _transact(self, items: list[dict]) -> None:
         """A bin change and its usage counters, as one transaction. A collision with another
@@ -232,17 +258,7 @@ class BinRepository:
         charged in the same transaction (or AccountChanged, and nothing happened); with
         ``remembered``, the create takes its Idempotency-Key in the same transaction (or
         AlreadyCreated, and nothing happened)."""
-        usage = self._usage(bin.owner_id, bins=1, stored=bin.record.size)
-        if charge is not None:
-            update = usage[0]["Update"]
-            update["UpdateExpression"] = (
-                "SET requestsRemaining = requestsRemaining - :one " + update["UpdateExpression"]
-            )
-            update["ConditionExpression"] = CHARGE_CONDITION
-            update["ExpressionAttributeNames"] = {"#plan": "plan"}
-            update["ExpressionAttributeValues"].update(
-                {":one": n(1), ":no": flag(False), ":plan": s(charge.plan)}
-            )
+        usage = self._usage(bin.owner_id, bins=1, stored=bin.record.size, charge=charge)
         put = {
             "Put": {
                 "TableName": self.table,
@@ -291,8 +307,12 @@ class BinRepository:
         ).get("Items", [])
         return [self.version_from_item(item) for item in items]
 
-    def append_version(self, bin: Bin, new: RecordRef, now: str, revision: str) -> int:
-        """Keep the current latest as version ``latest_version`` and make ``new`` the latest."""
+    def append_version(
+        self, bin: Bin, new: RecordRef, now: str, revision: str, charge: Charge | None = None
+    ) -> int:
+        """Keep the current latest as version ``latest_version`` and make ``new`` the latest
+        (with ``charge``: charging the owner's account in the same transaction, or
+        AccountChanged)."""
         old = bin.latest_version
         expression, values = self._record_update(
             new,
@@ -306,7 +326,7 @@ class BinRepository:
         )
         # The bin's revision check first: a writer that lost the race is refused before
         # anything else is looked at (cheaper in the emulator; the same on AWS).
-        self._transact(
+        self._charged_transact(
             [
                 self._bin_update(bin.bin_id, expression, values),
                 {
@@ -323,14 +343,18 @@ class BinRepository:
                         # not block every later version
                     }
                 },
-                *self._usage(bin.owner_id, stored=new.size),
-            ]
+                *self._usage(bin.owner_id, stored=new.size, charge=charge),
+            ],
+            charge,
         )
         return old + 1
 
-    def replace_latest(self, bin: Bin, new: RecordRef, revision: str) -> None:
-        """Overwrite the latest record in place (an unversioned update)."""
-        self._replace(bin, new, revision, latest_version=None, freed=bin.record.size)
+    def replace_latest(
+        self, bin: Bin, new: RecordRef, revision: str, charge: Charge | None = None
+    ) -> None:
+        """Overwrite the latest record in place (an unversioned update; ``charge`` as for
+        ``append_version``)."""
+        self._replace(bin, new, revision, latest_version=None, freed=bin.record.size, charge=charge)
 
     def reset_history(self, bin: Bin, latest: RecordRef, revision: str, freed: int) -> None:
         """Make ``latest`` version 0 with no history after it (``freed``: the bytes of the
@@ -338,7 +362,13 @@ class BinRepository:
         self._replace(bin, latest, revision, latest_version=0, freed=freed)
 
     def _replace(
-        self, bin: Bin, new: RecordRef, revision: str, latest_version: int | None, freed: int
+        self,
+        bin: Bin,
+        new: RecordRef,
+        revision: str,
+        latest_version: int | None,
+        freed: int,
+        charge: Charge | None = None,
     ) -> None:
         expression = "SET rev = :rev, #size = :size"
         values = {":rev": s(revision), ":old": s(bin.revision), ":size": n(new.size)}
@@ -347,11 +377,12 @@ class BinRepository:
             values[":latest"] = n(latest_version)
         expression, values = self._record_update(new, expression, values)
         grown = (new.size if latest_version is None else 0) - freed
-        self._transact(
+        self._charged_transact(
             [
                 self._bin_update(bin.bin_id, expression, values),
-                *self._usage(bin.owner_id, stored=grown),
-            ]
+                *self._usage(bin.owner_id, stored=grown, charge=charge),
+            ],
+            charge,
         )
 
     # -- whole-history operations ----------------------------------------------------------------
@@ -368,10 +399,11 @@ class BinRepository:
             for item in items
         ]
 
-    def delete_bin(self, bin: Bin, history_bytes: int) -> None:
+    def delete_bin(self, bin: Bin, history_bytes: int, charge: Charge | None = None) -> None:
         """Remove the bin item, provided nobody changed it since it was read (every change of
-        its history changes its revision, so ``history_bytes`` is still exact)."""
-        self._transact(
+        its history changes its revision, so ``history_bytes`` is still exact); ``charge`` as
+        for ``append_version``."""
+        self._charged_transact(
             [
                 {
                     "Delete": {
@@ -382,8 +414,14 @@ class BinRepository:
                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     }
                 },
-                *self._usage(bin.owner_id, bins=-1, stored=-(bin.record.size + history_bytes)),
-            ]
+                *self._usage(
+                    bin.owner_id,
+                    bins=-1,
+                    stored=-(bin.record.size + history_bytes),
+                    charge=charge,
+                ),
+            ],
+            charge,
         )
 
     def delete_versions(self, bin_id: str, versions: list[StoredVersion]) -> bool:
