@@ -19,6 +19,9 @@ import threading
 import uuid
 from dataclasses import dataclass, field, replace
 
+import msgspec
+import msgspec.structs
+
 from openbin import clock
 from openbin.models import (
     UNCATEGORIZED,
@@ -207,10 +210,12 @@ class FakeBins:
             self._t.count(bin.owner_id, bins=1, stored=bin.record.size)
             if remembered is not None:
                 assert bin.owner_id is not None
-                kept = replace(
+                kept = msgspec.structs.replace(
                     remembered,
                     idempotency_key="",  # as the real one: found by the key, never holding it
-                    bin=replace(bin, latest_version=0, record=RecordRef(bin.record.size)),
+                    bin=msgspec.structs.replace(
+                        bin, latest_version=0, record=RecordRef(bin.record.size)
+                    ),
                 )
                 self._t.remembered[(bin.owner_id, remembered.idempotency_key)] = kept
 

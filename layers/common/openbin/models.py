@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import msgspec
 
 PLANS = ("free", "pro")
 PERMISSIONS = ("create", "read", "update", "delete")  # what an access key may do to bins
 UNCATEGORIZED = "uncategorized"  # the collection id that lists the bins in no collection
 
 
-@dataclass(slots=True)
-class Account:
+class Account(msgspec.Struct):
     account_id: str
     plan: str
     requests_remaining: int
@@ -21,8 +20,7 @@ class Account:
     access_keys: int = 0
 
 
-@dataclass(slots=True)
-class KeyRecord:
+class KeyRecord(msgspec.Struct):
     """What is stored for a key: its hash, never the key."""
 
     key_hash: str
@@ -31,14 +29,13 @@ class KeyRecord:
     created_at: str
     access_key_id: str | None = None
     name: str | None = None
-    permissions: dict[str, bool] = field(default_factory=dict)
+    permissions: dict[str, bool] = msgspec.field(default_factory=dict)
 
     def may(self, action: str) -> bool:
         return self.kind == "master" or bool(self.permissions.get(action))
 
 
-@dataclass(frozen=True, slots=True)
-class AccessKeyAlias:
+class AccessKeyAlias(msgspec.Struct, frozen=True):
     """What an access key's id names: its account and the hash of the key."""
 
     access_key_id: str
@@ -46,8 +43,7 @@ class AccessKeyAlias:
     key_hash: str
 
 
-@dataclass(slots=True)
-class RecordRef:
+class RecordRef(msgspec.Struct):
     """Where a record's bytes live: compressed inline, or an S3 object key."""
 
     size: int  # UTF-8 bytes of the JSON as sent
@@ -55,8 +51,7 @@ class RecordRef:
     s3_key: str | None = None
 
 
-@dataclass(slots=True)
-class Bin:
+class Bin(msgspec.Struct):
     bin_id: str
     owner_id: str | None
     private: bool
@@ -68,8 +63,7 @@ class Bin:
     collection_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RememberedCreate:
+class RememberedCreate(msgspec.Struct, frozen=True):
     """A create made with an Idempotency-Key: the bin as it was created (its record known only
     by size), the fingerprint of the request that made it, and when the key is forgotten
     (epoch seconds)."""
@@ -80,16 +74,14 @@ class RememberedCreate:
     expires_at: int
 
 
-@dataclass(frozen=True, slots=True)
-class ListingCursor:
+class ListingCursor(msgspec.Struct, frozen=True):
     """Where a page of a collection's bins starts: after this bin, in creation order."""
 
     bin_id: str
     created_at: str
 
 
-@dataclass(slots=True)
-class Version:
+class Version(msgspec.Struct):
     bin_id: str
     version: int
     record: RecordRef
@@ -97,8 +89,7 @@ class Version:
     token: str = ""  # the revision of the write that archived it: unique to this version item
 
 
-@dataclass(slots=True)
-class Collection:
+class Collection(msgspec.Struct):
     collection_id: str
     owner_id: str
     name: str
@@ -106,8 +97,7 @@ class Collection:
     schema_doc_id: str | None = None
 
 
-@dataclass(slots=True)
-class SchemaDoc:
+class SchemaDoc(msgspec.Struct):
     schema_doc_id: str
     owner_id: str
     name: str
@@ -116,8 +106,7 @@ class SchemaDoc:
     revision: int = 0
 
 
-@dataclass(slots=True)
-class BinSummary:
+class BinSummary(msgspec.Struct):
     """A bin as a collection's listing shows it."""
 
     bin_id: str

@@ -2,8 +2,9 @@
 
 Every field's alias is the environment variable that ``template.yaml`` sets (a test checks that
 the two agree), and every number's bounds are the template parameter's MinValue/MaxValue (a test
-compares them). A plain frozen dataclass checked in ``__post_init__``: pydantic did the same in
-about 110 ms of a cold start's imports (docs/PERFORMANCE.md), for nothing a client sends.
+compares them), each declared in the field's annotation (``env``). A frozen msgspec Struct
+checked in ``__post_init__``: a pydantic model cost about 110 ms of a cold start's imports
+(docs/PERFORMANCE.md), a dataclass about 3.5 ms (its methods are compiled at import).
 
 Settings are read on first use, never at import time, so tests can change the environment and
 call ``get_settings.cache_clear()``.
@@ -12,9 +13,12 @@ call ``get_settings.cache_clear()``.
 from __future__ import annotations
 
 import os
-from dataclasses import MISSING, dataclass, field, fields, replace
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any, get_type_hints
+
+import msgspec
+import msgspec.structs
+from msgspec import Meta
 
 ENV_PREFIX = "OPENBIN_"
 # Bounds that template.yaml's parameters repeat as MinValue/MaxValue (a test compares them).
@@ -24,15 +28,15 @@ MAX_BODY = 6 * 1024 * 1024  # Lambda's synchronous payload limit: no larger reco
 # Lambda's 6 MiB event for the rest of it (headers are at most 10 KB on an HTTP API).
 MAX_XL_BODY = 4_700_000
 MAX_REQUESTS = 1_000_000_000
+_REQUIRED: Any = msgspec.NODEFAULT
 
 
 class SettingsError(ValueError):
     """A setting that is missing, not a number, or out of its bounds."""
 
 
-@dataclass(frozen=True, slots=True)
-class Spec:
-    """What a setting is: its environment variable, default (MISSING: required) and bounds."""
+class Spec(msgspec.Struct, frozen=True):
+    """What a setting is: its environment variable, type, default and bounds."""
 
     name: str
     alias: str
@@ -43,64 +47,62 @@ class Spec:
 
     @property
     def required(self) -> bool:
-        return self.default is MISSING
+        return self.default is _REQUIRED
 
 
-def setting(default: Any = MISSING, *, alias: str, ge: int | None = None, le: int | None = None):
-    return field(default=default, metadata={"alias": alias, "ge": ge, "le": le})
+def env(alias: str, ge: int | None = None, le: int | None = None) -> Meta:
+    """A setting's environment variable and bounds, in its annotation."""
+    return Meta(ge=ge, le=le, extra={"env": alias})
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Settings:
-    bins_table: str = setting(alias="OPENBIN_BINS_TABLE")
-    versions_table: str = setting(alias="OPENBIN_VERSIONS_TABLE")
-    keys_table: str = setting(alias="OPENBIN_KEYS_TABLE")
-    accounts_table: str = setting(alias="OPENBIN_ACCOUNTS_TABLE")
-    collections_table: str = setting(alias="OPENBIN_COLLECTIONS_TABLE")
-    schema_docs_table: str = setting(alias="OPENBIN_SCHEMA_DOCS_TABLE")
-    idempotency_table: str = setting(alias="OPENBIN_IDEMPOTENCY_TABLE")
-    records_bucket: str = setting(alias="OPENBIN_RECORDS_BUCKET")
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    bins_table: Annotated[str, env("OPENBIN_BINS_TABLE")]
+    versions_table: Annotated[str, env("OPENBIN_VERSIONS_TABLE")]
+    keys_table: Annotated[str, env("OPENBIN_KEYS_TABLE")]
+    accounts_table: Annotated[str, env("OPENBIN_ACCOUNTS_TABLE")]
+    collections_table: Annotated[str, env("OPENBIN_COLLECTIONS_TABLE")]
+    schema_docs_table: Annotated[str, env("OPENBIN_SCHEMA_DOCS_TABLE")]
+    idempotency_table: Annotated[str, env("OPENBIN_IDEMPOTENCY_TABLE")]
+    records_bucket: Annotated[str, env("OPENBIN_RECORDS_BUCKET")]
 
-    pricing_url: str = setting("https://jsonbin.io/pricing", alias="OPENBIN_PRICING_URL")
-    free_record_limit: int = setting(102_400, ge=1, le=MAX_BODY, alias="OPENBIN_FREE_RECORD_LIMIT")
-    pro_record_limit: int = setting(1_048_576, ge=1, le=MAX_BODY, alias="OPENBIN_PRO_RECORD_LIMIT")
-    xl_body_limit: int = setting(MAX_XL_BODY, ge=1, le=MAX_XL_BODY, alias="OPENBIN_XL_BODY_LIMIT")
-    usage_log_days: int = setting(30, ge=1, le=3650, alias="OPENBIN_USAGE_LOG_DAYS")
+    pricing_url: Annotated[str, env("OPENBIN_PRICING_URL")] = "https://jsonbin.io/pricing"
+    free_record_limit: Annotated[int, env("OPENBIN_FREE_RECORD_LIMIT", ge=1, le=MAX_BODY)] = 102_400
+    pro_record_limit: Annotated[int, env("OPENBIN_PRO_RECORD_LIMIT", ge=1, le=MAX_BODY)] = 1_048_576
+    xl_body_limit: Annotated[int, env("OPENBIN_XL_BODY_LIMIT", ge=1, le=MAX_XL_BODY)] = MAX_XL_BODY
+    usage_log_days: Annotated[int, env("OPENBIN_USAGE_LOG_DAYS", ge=1, le=3650)] = 30
     # How long a create's Idempotency-Key is remembered (docs/API.md §3.11).
-    idempotency_hours: int = setting(24, ge=1, le=720, alias="OPENBIN_IDEMPOTENCY_HOURS")
-    free_requests: int = setting(10_000, ge=0, le=MAX_REQUESTS, alias="OPENBIN_FREE_REQUESTS")
-    pro_requests: int = setting(100_000, ge=0, le=MAX_REQUESTS, alias="OPENBIN_PRO_REQUESTS")
+    idempotency_hours: Annotated[int, env("OPENBIN_IDEMPOTENCY_HOURS", ge=1, le=720)] = 24
+    free_requests: Annotated[int, env("OPENBIN_FREE_REQUESTS", ge=0, le=MAX_REQUESTS)] = 10_000
+    pro_requests: Annotated[int, env("OPENBIN_PRO_REQUESTS", ge=0, le=MAX_REQUESTS)] = 100_000
     # Records whose compressed size is at most this many bytes live inside the DynamoDB item;
     # larger ones go to S3 (a DynamoDB item is capped at 400 KB).
-    inline_record_limit: int = setting(
-        16_384, ge=0, le=350_000, alias="OPENBIN_INLINE_RECORD_LIMIT"
+    inline_record_limit: Annotated[int, env("OPENBIN_INLINE_RECORD_LIMIT", ge=0, le=350_000)] = (
+        16_384
     )
-    max_versions: int = setting(1000, ge=0, le=100_000, alias="OPENBIN_MAX_VERSIONS")
-    max_access_keys: int = setting(4, ge=0, le=100, alias="OPENBIN_MAX_ACCESS_KEYS")
-    max_json_depth: int = setting(100, ge=1, le=500, alias="OPENBIN_MAX_JSON_DEPTH")
-    jsonpath_max_length: int = setting(256, ge=1, alias="OPENBIN_JSONPATH_MAX_LENGTH")
+    max_versions: Annotated[int, env("OPENBIN_MAX_VERSIONS", ge=0, le=100_000)] = 1000
+    max_access_keys: Annotated[int, env("OPENBIN_MAX_ACCESS_KEYS", ge=0, le=100)] = 4
+    max_json_depth: Annotated[int, env("OPENBIN_MAX_JSON_DEPTH", ge=1, le=500)] = 100
+    jsonpath_max_length: Annotated[int, env("OPENBIN_JSONPATH_MAX_LENGTH", ge=1)] = 256
     # Work (nodes visited) a JSONPath evaluation may do beyond 4 steps per value of the record
     # (about 100 ms of CPU): see openbin.jsonpath.
-    jsonpath_base_steps: int = setting(25_000, ge=1, alias="OPENBIN_JSONPATH_BASE_STEPS")
+    jsonpath_base_steps: Annotated[int, env("OPENBIN_JSONPATH_BASE_STEPS", ge=1)] = 25_000
 
     # CORS, as the HTTP API's CorsConfiguration says (a test checks they agree): what the
     # $default route answers to a preflight that reaches it (see openbin.api.http).
-    cors_allow_origins: str = setting("*", alias="OPENBIN_CORS_ALLOW_ORIGINS")
-    cors_allow_methods: str = setting(
-        "GET,POST,PUT,PATCH,DELETE,OPTIONS", alias="OPENBIN_CORS_ALLOW_METHODS"
+    cors_allow_origins: Annotated[str, env("OPENBIN_CORS_ALLOW_ORIGINS")] = "*"
+    cors_allow_methods: Annotated[str, env("OPENBIN_CORS_ALLOW_METHODS")] = (
+        "GET,POST,PUT,PATCH,DELETE,OPTIONS"
     )
-    cors_allow_headers: str = setting(
+    cors_allow_headers: Annotated[str, env("OPENBIN_CORS_ALLOW_HEADERS")] = (
         "content-type,x-master-key,x-access-key,x-bin-private,x-bin-name,x-bin-meta,"
         "x-bin-versioning,x-collection-id,x-collection-name,x-json-path,x-preserve-latest,"
         "x-sort-order,x-schema-doc-id,x-schema-doc-name,x-key-name,if-match,if-none-match,"
-        "idempotency-key",
-        alias="OPENBIN_CORS_ALLOW_HEADERS",
+        "idempotency-key"
     )
-    cors_expose_headers: str = setting(
-        "x-requests-remaining,content-disposition,etag,idempotent-replayed",
-        alias="OPENBIN_CORS_EXPOSE_HEADERS",
+    cors_expose_headers: Annotated[str, env("OPENBIN_CORS_EXPOSE_HEADERS")] = (
+        "x-requests-remaining,content-disposition,etag,idempotent-replayed"
     )
-    cors_max_age: int = setting(600, ge=0, le=86_400, alias="OPENBIN_CORS_MAX_AGE")
+    cors_max_age: Annotated[int, env("OPENBIN_CORS_MAX_AGE", ge=0, le=86_400)] = 600
 
     def preflight_headers(self) -> dict[str, str]:
         return {
@@ -119,18 +121,12 @@ class Settings:
 
     @classmethod
     def specs(cls) -> tuple[Spec, ...]:
-        kinds = {"str": str, "int": int}
-        return tuple(
-            Spec(
-                f.name,
-                f.metadata["alias"],
-                kinds[str(f.type)],
-                f.default,
-                f.metadata["ge"],
-                f.metadata["le"],
-            )
-            for f in fields(cls)
-        )
+        hints = get_type_hints(cls, include_extras=True)
+        out = []
+        for field in msgspec.structs.fields(cls):
+            kind, meta = hints[field.name].__origin__, hints[field.name].__metadata__[0]
+            out.append(Spec(field.name, meta.extra["env"], kind, field.default, meta.ge, meta.le))
+        return tuple(out)
 
     def __post_init__(self) -> None:
         for spec in _SPECS:
@@ -141,18 +137,17 @@ class Settings:
             if spec.kind is not int:
                 continue
             number: int = getattr(self, spec.name)
-            low, high = spec.ge, spec.le
-            if low is not None and number < low:
-                raise SettingsError(f"{spec.alias} must be at least {low}, not {number}")
-            if high is not None and number > high:
-                raise SettingsError(f"{spec.alias} must be at most {high}, not {number}")
+            if spec.ge is not None and number < spec.ge:
+                raise SettingsError(f"{spec.alias} must be at least {spec.ge}, not {number}")
+            if spec.le is not None and number > spec.le:
+                raise SettingsError(f"{spec.alias} must be at most {spec.le}, not {number}")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """The settings the environment gives (``OPENBIN_*``; unset ones take their default)."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        for spec in cls.specs():
+        for spec in _SPECS:
             raw = env.get(spec.alias)
             if raw is None:
                 if spec.required:
@@ -169,7 +164,7 @@ class Settings:
 
     def but(self, **changes: Any) -> Settings:
         """A copy with ``changes``, checked as the original was."""
-        return replace(self, **changes)
+        return msgspec.structs.replace(self, **changes)
 
 
 _SPECS = Settings.specs()  # read once: every Settings is checked against them

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+
+import msgspec
 
 from openbin import ids
 from openbin.clock import now_iso
@@ -44,8 +45,7 @@ def parse_permissions(body: bytes) -> dict[str, bool]:
     return {p: bins.get(p, False) for p in PERMISSIONS}
 
 
-@dataclass(frozen=True, slots=True)
-class NewAccessKey:
+class NewAccessKey(msgspec.Struct, frozen=True):
     """A key as made: the key itself, shown this once, and what is stored for it."""
 
     key: str

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
+
+import msgspec
 
 from openbin import keys
 from openbin.errors import NotAllowed, NotAuthenticated
@@ -40,8 +41,7 @@ PERMISSION_TEXT = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Credentials:
+class Credentials(msgspec.Struct, frozen=True):
     """The key a request carried (the master key wins when both are sent)."""
 
     master_key: str | None = None
@@ -133,8 +133,7 @@ def require_permission(caller: KeyRecord, credentials: Credentials, action: str)
         raise NotAllowed(f"{ACCESS} passed does not have permission to {PERMISSION_TEXT[action]}.")
 
 
-@dataclass(frozen=True, slots=True)
-class BinAction:
+class BinAction(msgspec.Struct, frozen=True):
     """What a route does to a bin, and who may do it."""
 
     name: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from openbin import ids, retry
 from openbin.errors import UNAVAILABLE, InvalidRequest, NotFound, Unavailable
@@ -15,8 +15,7 @@ from openbin.storage.bins import RevisionConflict
 from openbin.validation import check_bin_name, parse_bool
 
 
-@dataclass(frozen=True, slots=True)
-class VersionInfo:
+class VersionInfo(msgspec.Struct, frozen=True):
     version: int
     created_at: str  # when this version number was made
     size: int  # bytes of its record
@@ -25,8 +24,7 @@ class VersionInfo:
 HISTORY_PAGE = 10
 
 
-@dataclass(frozen=True, slots=True)
-class VersionsDeleted:
+class VersionsDeleted(msgspec.Struct, frozen=True):
     bin_id: str
     count: int
     latest_preserved: bool

@@ -8,7 +8,8 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+
+import msgspec
 
 from openbin import clock, ids, retry
 from openbin.clock import now_iso
@@ -68,8 +69,7 @@ COLLECTION_NOT_FOUND = (
 )
 
 
-@dataclass(slots=True)
-class CreateRequest:
+class CreateRequest(msgspec.Struct):
     credentials: Credentials
     content_type: str | None = None
     private: str | None = None
@@ -80,8 +80,7 @@ class CreateRequest:
     idempotency_key: str | None = None
 
 
-@dataclass(slots=True)
-class ReadRequest:
+class ReadRequest(msgspec.Struct):
     credentials: Credentials
     bin_id: str
     version: str | None = None
@@ -91,8 +90,7 @@ class ReadRequest:
     if_none_match: str | None = None
 
 
-@dataclass(slots=True)
-class UpdateRequest:
+class UpdateRequest(msgspec.Struct):
     credentials: Credentials
     bin_id: str
     content_type: str | None = None
@@ -102,8 +100,7 @@ class UpdateRequest:
     if_match: str | None = None
 
 
-@dataclass(slots=True)
-class PatchRequest:
+class PatchRequest(msgspec.Struct):
     credentials: Credentials
     bin_id: str
     content_type: str | None = None
@@ -119,16 +116,14 @@ PATCH_TYPES_MESSAGE = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class CheckedCreate:
+class CheckedCreate(msgspec.Struct, frozen=True):
     private: bool
     collection: Collection | None
     text: str  # the record as sent, without surrounding whitespace: the answer embeds it
     body: bytes  # the record's bytes as sent (an XL bin's: its file part)
 
 
-@dataclass(frozen=True, slots=True)
-class BinWritten:
+class BinWritten(msgspec.Struct, frozen=True):
     """A create or an update: the bin (as it was before an update), the record as sent, and the
     version an update made (None: none was)."""
 
@@ -139,8 +134,7 @@ class BinWritten:
     replayed: bool = False  # a create's first answer, given again for its Idempotency-Key
 
 
-@dataclass(frozen=True, slots=True)
-class BinRead:
+class BinRead(msgspec.Struct, frozen=True):
     """A read: the record as stored (JSON text) or the JSONPath matches, of ``version`` (None:
     the latest), with or without metadata."""
 
@@ -153,14 +147,12 @@ class BinRead:
     not_modified: bool = False  # If-None-Match named this ETag: no record was loaded
 
 
-@dataclass(frozen=True, slots=True)
-class BinDeleted:
+class BinDeleted(msgspec.Struct, frozen=True):
     bin_id: str
     versions_deleted: int
 
 
-@dataclass(frozen=True, slots=True)
-class Written:
+class Written(msgspec.Struct, frozen=True):
     version: int | None  # the version a versioned write made
     revision: str  # the bin's new revision
 

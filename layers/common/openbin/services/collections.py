@@ -3,7 +3,7 @@ schema docs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from openbin import ids
 from openbin.clock import now_iso
@@ -23,8 +23,7 @@ SCHEMA_NOT_FOUND = "Schema Doc not found"
 PAGE_SIZE = 10
 
 
-@dataclass(frozen=True, slots=True)
-class SchemaDocLink:
+class SchemaDocLink(msgspec.Struct, frozen=True):
     collection: Collection
     schema_doc_id: str | None
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+
+import msgspec
 
 from openbin import ids
 from openbin.errors import InvalidRequest, NotAuthenticated, NotFound, OpenBinError
@@ -29,8 +30,7 @@ INVALID_BIN_ID = "Invalid Bin Id provided"
 BIN_NOT_FOUND = "Bin not found or it doesn't belong to your account"
 
 
-@dataclass(slots=True)
-class DeferredCharge:
+class DeferredCharge(msgspec.Struct):
     """A request not charged yet: its account as read with the key (not blocked, a request
     left), to be charged in the write's transaction, or on its own before any refusal."""
 
@@ -57,8 +57,7 @@ class DeferredCharge:
         return self.account
 
 
-@dataclass(slots=True)
-class OpenedBin:
+class OpenedBin(msgspec.Struct):
     bin: Bin
     caller: KeyRecord | None
     account: Account  # the account charged for this request, as it is after the charge

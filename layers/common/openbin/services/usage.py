@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+
+import msgspec
 
 from openbin.errors import InvalidRequest, NotFound
 from openbin.models import Account
@@ -22,14 +23,12 @@ def log_day_name(day: date) -> str:
     return day.strftime("%d-%m-%Y")
 
 
-@dataclass(frozen=True, slots=True)
-class UsageLogDay:
+class UsageLogDay(msgspec.Struct, frozen=True):
     day: date
     lines: list[bytes]  # one JSON object a line, in the order they were filed
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+class Usage(msgspec.Struct, frozen=True):
     account: Account  # as it is after this request's charge
     record_size_limit: int  # bytes, by its plan
 

@@ -7,10 +7,10 @@ needs in one round trip.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import msgspec
 from botocore.exceptions import BotoCoreError, ClientError
 
 from openbin import aws
@@ -28,8 +28,7 @@ from openbin.storage.usage_logs import UsageLogStore
 FAILURES = (ClientError, BotoCoreError)  # what a failed round trip raises
 
 
-@dataclass(frozen=True)
-class Storage:
+class Storage(msgspec.Struct, frozen=True):
     settings: Settings
     db: Any  # the DynamoDB client (boto3's clients are untyped)
     accounts: AccountRepository
@@ -70,7 +69,7 @@ class Storage:
 
 @cache
 def get_storage() -> Storage:
-    return Storage.build(get_settings(), aws.dynamodb(), aws.s3, aws.dynamodb_once())
+    return Storage.build(get_settings(), aws.dynamodb(), aws.s3, aws.dynamodb_once)
 
 
 def reset() -> None:

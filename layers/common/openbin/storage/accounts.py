@@ -28,9 +28,18 @@ CHARGEABLE = "attribute_exists(accountId) AND requestsRemaining >= :one AND bloc
 
 class AccountRepository:
     def __init__(self, client, table: str, once_client=None) -> None:
+        """``once_client``: a client that never retries (see charge()), or a function that
+        makes it, called on the first charge (a request charged in its write's transaction
+        never needs it: one client less to make on a cold start)."""
         self._db = client
-        self._once = once_client or client  # no automatic retries: see charge()
+        self._once_client = once_client or client
         self.table = table
+
+    @property
+    def _once(self):
+        if callable(self._once_client) and not hasattr(self._once_client, "meta"):
+            self._once_client = self._once_client()
+        return self._once_client
 
     @staticmethod
     def key(account_id: str) -> dict:

@@ -4,8 +4,9 @@ returned as domain objects (None where there is no such item)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from openbin.models import (
     AccessKeyAlias,
@@ -23,8 +24,7 @@ if TYPE_CHECKING:
     from openbin.storage import Storage
 
 
-@dataclass(frozen=True, slots=True)
-class Wanted:
+class Wanted(msgspec.Struct, frozen=True):
     """What to read, in the domain's terms."""
 
     key_hashes: tuple[str, ...] = ()  # the keys a request carried (hashed), in order
@@ -40,9 +40,8 @@ class Wanted:
 NOTHING = Wanted()  # only the request's keys
 
 
-@dataclass(slots=True)
-class Found:
-    keys: list[KeyRecord | None] = field(default_factory=list)  # in ``key_hashes``' order
+class Found(msgspec.Struct):
+    keys: list[KeyRecord | None] = msgspec.field(default_factory=list)  # in ``key_hashes``' order
     account: Account | None = None
     bin: Bin | None = None
     version: Version | None = None

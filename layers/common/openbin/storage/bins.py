@@ -9,9 +9,9 @@ in one transaction, conditioned on the bin's revision, so concurrent writers nev
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from botocore.exceptions import BotoCoreError, ClientError
 
 from openbin.models import (
@@ -66,8 +66,7 @@ class AccountChanged(Exception):
     written or charged; charge it on its own to learn why."""
 
 
-@dataclass(frozen=True, slots=True)
-class Charge:
+class Charge(msgspec.Struct, frozen=True):
     """Charge one request in the bin's own transaction, if the account is still on ``plan``,
     not blocked and has a request left."""
 
@@ -77,8 +76,7 @@ class Charge:
 CHARGE_CONDITION = "requestsRemaining >= :one AND blocked = :no AND #plan = :plan"
 
 
-@dataclass(slots=True)
-class StoredVersion:
+class StoredVersion(msgspec.Struct):
     """A history item as listed for cleanup: its number, token and record location."""
 
     version: int

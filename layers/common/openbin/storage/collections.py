@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
-
+import msgspec
+import msgspec.structs
 from botocore.exceptions import ClientError
 
 from openbin.models import Collection
@@ -16,8 +16,7 @@ from openbin.storage.dynamo import (
 )
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class SchemaDocChanged:
+class SchemaDocChanged(msgspec.Struct, frozen=True):
     collection: Collection  # as it is now
     previous: str | None  # the schema doc it had before
 
@@ -101,5 +100,5 @@ class CollectionRepository:
                 return None
             raise
         before = self.from_item(item)
-        after = dataclasses.replace(before, schema_doc_id=schema_doc_id or None)
+        after = msgspec.structs.replace(before, schema_doc_id=schema_doc_id or None)
         return SchemaDocChanged(after, before.schema_doc_id)
