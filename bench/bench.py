@@ -7,10 +7,14 @@ One run measures, against moto (in-process, and as a local server for cold start
 3. cold start: fresh process import + first invocation, per function, / a boto3-only handler;
 4. scaling: read at 1, 100, 1000 versions; a listing page at 10 and 10,000 bins;
 5. stored bytes: DynamoDB item bytes (with the GSI copy) + S3 object bytes / raw JSON bytes;
-6. local throughput of ``openbin serve`` under 8 concurrent clients.
+6. local throughput of ``openbin serve`` under 8 concurrent clients;
+7. the local server from empty to 20,000 bins.
 
-It prints a table (measure, value, target, PASS/MISS) and writes bench/results.json.
-docs/PERFORMANCE.md explains the method and its caveats.
+Each section is a module (overhead, calls, cold, scaling, stored, local_server; cost for the
+model of docs/COST.md) around a shared harness (harness.py); this one parses the command line,
+runs the sections asked for (``--only``) and prints a table (measure, value, target, PASS/MISS)
+from each section's rows, and writes bench/results.json. docs/PERFORMANCE.md explains the method
+and its caveats.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Print the tables of docs/COST.md from a bench run: ``.venv/bin/python bench/cost_table.py
-[bench/results.json]``. The prices and the model are in bench.py (PRICES, request_cost)."""
+[bench/results.json]``. The prices and the model are in cost.py (PRICES, request_cost)."""
 
 from __future__ import annotations
 
