@@ -37,14 +37,6 @@ from openbin_cli.events import event_for  # noqa: E402
 from openbin_cli.runtime import FunctionRunner, LambdaContext  # noqa: E402
 from openbin_cli.template import Template  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH = Path(__file__).resolve().parent
-LAYER = ROOT / "layers" / "common"
-for path in (BENCH, ROOT / "src", LAYER, ROOT):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-
 RESULTS = BENCH / "results.json"
 PRO_REQUESTS = 10**9
 SIZES = {"1KB": 1024, "100KB": 100 * 1024, "1MB": 1_000_000}

@@ -193,18 +193,10 @@ class FakeBins:
                 assert bin.owner_id is not None
                 if self._t.live(bin.owner_id, remembered.idempotency_key) is not None:
                     raise AlreadyCreated()
-            account = self._t.accounts.get(bin.owner_id or "")
-            if charge is not None:
-                if (
-                    account is None
-                    or account.blocked
-                    or account.requests_remaining < 1
-                    or account.plan != charge.plan
-                ):
-                    raise AccountChanged()
+            account = self._chargeable(bin.owner_id, charge)
             if bin.bin_id in self._t.bins:
                 raise RevisionConflict([CONFLICT, "None"])
-            if charge is not None and account is not None:
+            if account is not None:
                 account.requests_remaining -= 1
             self._t.bins[bin.bin_id] = copy.deepcopy(bin)
             self._t.count(bin.owner_id, bins=1, stored=bin.record.size)
@@ -239,8 +231,15 @@ class FakeBins:
     def _charge(self, owner_id: str | None, charge: Charge | None) -> None:
         """The charge of a write's transaction (checked after the bin's revision, as the real
         transaction's items are ordered): AccountChanged if the account is not as read."""
+        account = self._chargeable(owner_id, charge)
+        if account is not None:
+            account.requests_remaining -= 1
+
+    def _chargeable(self, owner_id: str | None, charge: Charge | None) -> Account | None:
+        """The account a transaction's ``charge`` would charge (None: no charge), or
+        AccountChanged if it is no longer as it was read."""
         if charge is None:
-            return
+            return None
         account = self._t.accounts.get(owner_id or "")
         if (
             account is None
@@ -249,7 +248,7 @@ class FakeBins:
             or account.plan != charge.plan
         ):
             raise AccountChanged()
-        account.requests_remaining -= 1
+        return account
 
     def append_version(
         self, bin: Bin, new: RecordRef, now: str, revision: str, charge: Charge | None = None

@@ -7,7 +7,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from botocore.client import BaseClient
 
 from openbin.clock import now_iso
 from openbin.keys import account_hint, generate_key, hash_key
@@ -18,20 +17,6 @@ EXHAUSTED = "Requests exhausted. Buy additional requests at https://jsonbin.io/p
 FREE_TOO_BIG = (
     "Free users cannot create a record over 100kb. Upgrade to Pro plan to create records upto 1mb"
 )
-
-
-@pytest.fixture
-def calls(monkeypatch):
-    """Every storage call of every client, as "service:Operation"."""
-    seen: list[str] = []
-    make_api_call = BaseClient._make_api_call
-
-    def count(client, operation, params):
-        seen.append(f"{client.meta.service_model.endpoint_prefix}:{operation}")
-        return make_api_call(client, operation, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", count)
-    return seen
 
 
 def remaining(handler_api, account) -> int:

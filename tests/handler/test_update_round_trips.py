@@ -10,7 +10,6 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from botocore.client import BaseClient
 
 from openbin.clock import now_iso
 from openbin.keys import generate_key, hash_key
@@ -24,19 +23,6 @@ FREE_TOO_BIG = (
 EXHAUSTED = "Requests exhausted. Buy additional requests at https://jsonbin.io/pricing"
 BLOCKED = "Account blocked. Contact the administrator"
 WRITE = ["dynamodb:BatchGetItem", "dynamodb:TransactWriteItems"]
-
-
-@pytest.fixture
-def calls(monkeypatch):
-    seen: list[str] = []
-    make_api_call = BaseClient._make_api_call
-
-    def count(client, operation, params):
-        seen.append(f"{client.meta.service_model.endpoint_prefix}:{operation}")
-        return make_api_call(client, operation, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", count)
-    return seen
 
 
 def shown(handler_api, account) -> dict:
