@@ -222,7 +222,9 @@ def entry_point(app: APIGatewayHttpResolver):
 def header(app: APIGatewayHttpResolver, name: str) -> str | None:
     """A request header, case-insensitively (payload 2.0 already lower-cases names), without
     surrounding whitespace (not part of a header value in HTTP; API Gateway strips it too)."""
-    headers = app.current_event.headers or {}
+    # The event's own dict: Powertools' ``headers`` builds a case-insensitive copy on every
+    # access (seven a request, ~0.1 ms of a create's own time).
+    headers = app.current_event.raw_event.get("headers") or {}
     value = headers.get(name.lower())
     if value is None:
         for key, candidate in headers.items():
