@@ -161,6 +161,7 @@ class ColdStart:
             "AccessKeysFunction": lambda i: ("GET", "/v3/a", master),
             "UsageFunction": lambda i: ("GET", "/v3/usage", master),
             "RouteNotFoundFunction": lambda i: ("GET", "/v3/nothing-here", {}),
+            "ConsoleFunction": lambda i: ("GET", "/", {}),
             "baseline": lambda i: ("GET", "/v3/usage", {}),
         }
         events: dict[str, list] = {}

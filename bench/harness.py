@@ -52,6 +52,7 @@ FUNCTIONS = (
     "AccessKeysFunction",
     "UsageFunction",
     "RouteNotFoundFunction",
+    "ConsoleFunction",
 )
 
 

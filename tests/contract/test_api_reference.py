@@ -56,7 +56,7 @@ def documented_routes() -> set[tuple[str, str]]:
     for line in REFERENCE.splitlines():
         method = None
         for span in re.findall(r"`([^`]+)`", line):
-            named = re.fullmatch(r"(GET|POST|PUT|DELETE|PATCH) (/v3\S*)", span)
+            named = re.fullmatch(r"(GET|POST|PUT|DELETE|PATCH) (/v3\S*|/console/\S*|/)", span)
             if named:
                 method, path = named.groups()
             elif method and re.fullmatch(r"/v3\S*", span):

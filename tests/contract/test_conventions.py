@@ -18,7 +18,14 @@ def test_success_is_200_json_even_for_create(api, owner):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/v3/nope"), ("GET", "/"), ("PATCH", "/v3/b"), ("GET", "/v3/b"), ("POST", "/v3/b/x")],
+    [
+        ("GET", "/v3/nope"),
+        ("GET", "/v3"),
+        ("POST", "/"),
+        ("PATCH", "/v3/b"),
+        ("GET", "/v3/b"),
+        ("POST", "/v3/b/x"),
+    ],
 )
 def test_unknown_route(api, method, path):
     reply = api.request(method, path)

@@ -665,7 +665,7 @@ def test_header_values_are_read_as_utf8(shared, shared_bin):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/v3/nothing"), ("GET", "/"), ("PATCH", "/v3/b"), ("DELETE", "/v3/c/x")],
+    [("GET", "/v3/nothing"), ("POST", "/"), ("PATCH", "/v3/b"), ("DELETE", "/v3/c/x")],
 )
 def test_unknown_routes(shared_bin, method, path):
     api, account, _ = shared_bin

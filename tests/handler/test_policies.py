@@ -212,6 +212,7 @@ def test_policies_allow_every_call_the_functions_make(
         ("UsageFunction", lambda: handler_api.get("/v3/l", key)),
         ("UsageFunction", lambda: handler_api.get(f"/v3/l/{datetime.now(UTC):%d-%m-%Y}", key)),
         ("RouteNotFoundFunction", lambda: handler_api.get("/v3/nothing")),
+        ("ConsoleFunction", lambda: handler_api.get("/")),
     ]
     seen: dict[str, set[str]] = {}
     for function, step in steps:
@@ -230,6 +231,7 @@ def test_policies_allow_every_call_the_functions_make(
         seen.setdefault(function, set()).update(f"{a} {r.split('/')[0]}" for a, r in recorder.calls)
     assert {"CreateBinFunction", "ReadBinFunction", "RouteNotFoundFunction"} <= set(seen)
     assert seen["RouteNotFoundFunction"] == set()  # touches no storage
+    assert seen["ConsoleFunction"] == set()  # static files: the page calls the API itself
     assert {
         "s3:PutObject RecordsBucket",
         "dynamodb:PutItem BinsTable",

@@ -1,0 +1,260 @@
+// The OpenBin console: a page of this API's own origin that calls /v3 with the key the user
+// pasted. The key lives in sessionStorage only (gone with the tab, never in a URL, a log or the
+// page); everything the API returns is shown as text (textContent), never parsed as HTML.
+"use strict";
+
+const KEY = "openbin.key";
+const HEADER = "openbin.header";
+const SECTIONS = ["sign-in", "bins", "new-bin", "bin", "usage"];
+const $ = (id) => document.getElementById(id);
+
+const state = { collection: "uncategorized", lastBinId: null, bin: null };
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function signedIn() {
+  return sessionStorage.getItem(KEY) !== null;
+}
+
+function show(id) {
+  for (const section of SECTIONS) $(section).hidden = section !== id;
+  $("nav").hidden = !signedIn();
+  $("status").textContent = "";
+}
+
+function signOut(reason) {
+  sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(HEADER);
+  $("key").value = "";
+  show("sign-in");
+  $("sign-in-error").textContent = reason || "";
+  $("key").focus();
+}
+
+// Calls the API with the key; answers the body as text and the parsed JSON (if any). A 401, or a
+// 403 about the key or the account, ends the session with the API's reason.
+async function api(method, path, { body, headers } = {}) {
+  const sent = { [sessionStorage.getItem(HEADER)]: sessionStorage.getItem(KEY), ...(headers || {}) };
+  const response = await fetch("/v3" + path, { method, headers: sent, body });
+  const text = await response.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch (_) {
+    json = null;
+  }
+  if (!response.ok) {
+    const message = (json && json.message) || `HTTP ${response.status}`;
+    const aboutTheKey = /key|account blocked|requests exhausted/i.test(message);
+    if (response.status === 401 || (response.status === 403 && aboutTheKey)) {
+      signOut(message);
+    }
+    throw new ApiError(response.status, message);
+  }
+  return { text, json };
+}
+
+function report(element, error) {
+  element.textContent = error instanceof ApiError ? error.message : String(error);
+}
+
+// -- sign in ---------------------------------------------------------------------------------
+$("sign-in-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(KEY, $("key").value.trim());
+  sessionStorage.setItem(HEADER, $("key-kind").value);
+  $("key").value = "";
+  $("sign-in-error").textContent = "";
+  await openBins();
+});
+$("sign-out").addEventListener("click", () => signOut("Signed out."));
+
+// -- bins ------------------------------------------------------------------------------------
+async function openBins() {
+  show("bins");
+  $("bins-error").textContent = "";
+  const select = $("collection");
+  select.replaceChildren(new Option("Uncategorized", "uncategorized"));
+  try {
+    const { json } = await api("GET", "/c");
+    for (const collection of json) {
+      select.append(new Option(collection.collectionMeta.name, collection.record));
+    }
+    select.value = state.collection;
+    await listBins(true);
+  } catch (error) {
+    if (signedIn()) report($("bins-error"), error);
+  }
+}
+
+async function listBins(fresh) {
+  const list = $("bin-list");
+  if (fresh) {
+    list.replaceChildren();
+    state.lastBinId = null;
+  }
+  const cursor = state.lastBinId ? "/" + state.lastBinId : "";
+  const { json } = await api("GET", `/c/${state.collection}/bins${cursor}`);
+  for (const bin of json) {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    const name = (bin.snippetMeta && bin.snippetMeta.name) || "(no name)";
+    button.textContent = `${name} — ${bin.record}${bin.private ? "" : " (public)"}`;
+    button.addEventListener("click", () => openBin(bin.record));
+    item.append(button);
+    list.append(item);
+    state.lastBinId = bin.record;
+  }
+  $("more-bins").hidden = json.length < 10;
+}
+
+$("collection").addEventListener("change", async () => {
+  state.collection = $("collection").value;
+  try {
+    await listBins(true);
+  } catch (error) {
+    if (signedIn()) report($("bins-error"), error);
+  }
+});
+$("more-bins").addEventListener("click", () =>
+  listBins(false).catch((error) => signedIn() && report($("bins-error"), error)),
+);
+$("nav-bins").addEventListener("click", openBins);
+
+// -- one bin ---------------------------------------------------------------------------------
+// The answer is {"record":<the record as stored>,"metadata":{...}}: the record's text is cut out
+// as is, so numbers JavaScript cannot hold exactly are shown and saved as they were sent.
+function splitAnswer(text) {
+  const at = text.lastIndexOf(',"metadata":');
+  return { record: text.slice('{"record":'.length, at), metadata: JSON.parse(text.slice(at + 12, -1)) };
+}
+
+function pretty(text) {
+  try {
+    const parsed = JSON.parse(text);
+    const again = JSON.stringify(parsed, null, 2);
+    return JSON.stringify(JSON.parse(again)) === JSON.stringify(parsed) && !/\d{16,}/.test(text)
+      ? again
+      : text;
+  } catch (_) {
+    return text;
+  }
+}
+
+async function openBin(binId) {
+  try {
+    const { text } = await api("GET", "/b/" + binId);
+    const { record, metadata } = splitAnswer(text);
+    state.bin = metadata;
+    $("bin-id").textContent = metadata.id;
+    $("bin-name").textContent = metadata.name || "(no name)";
+    $("bin-privacy").textContent = metadata.private ? "private" : "public";
+    $("bin-created").textContent = metadata.createdAt;
+    $("record").value = pretty(record);
+    $("record-error").textContent = "";
+    $("versioned").checked = false;
+    show("bin");
+    $("record").focus();
+  } catch (error) {
+    if (signedIn()) report($("bins-error"), error);
+  }
+}
+
+// Syntax errors are shown while typing; nothing invalid is sent.
+function checkJson(textarea, errorElement, button) {
+  try {
+    JSON.parse(textarea.value);
+    errorElement.textContent = "";
+    button.disabled = false;
+    return true;
+  } catch (error) {
+    errorElement.textContent = "Not valid JSON: " + error.message;
+    button.disabled = true;
+    return false;
+  }
+}
+
+$("record").addEventListener("input", () => checkJson($("record"), $("record-error"), $("save")));
+$("save").addEventListener("click", async () => {
+  if (!checkJson($("record"), $("record-error"), $("save"))) return;
+  try {
+    const headers = {
+      "Content-Type": "application/json",
+      "X-Bin-Versioning": $("versioned").checked ? "true" : "false",
+    };
+    const { json } = await api("PUT", "/b/" + state.bin.id, { body: $("record").value, headers });
+    const version = json.metadata.version;
+    $("status").textContent = version === undefined ? "Saved." : `Saved; version ${version} kept.`;
+  } catch (error) {
+    if (signedIn()) report($("record-error"), error);
+  }
+});
+$("delete").addEventListener("click", async () => {
+  if (!window.confirm(`Delete bin ${state.bin.id} and all its versions?`)) return;
+  try {
+    await api("DELETE", "/b/" + state.bin.id);
+    await openBins();
+    $("status").textContent = "Bin deleted.";
+  } catch (error) {
+    if (signedIn()) report($("record-error"), error);
+  }
+});
+
+// -- a new bin -------------------------------------------------------------------------------
+$("nav-new").addEventListener("click", () => {
+  show("new-bin");
+  $("new-name").focus();
+});
+$("new-record").addEventListener("input", () =>
+  checkJson($("new-record"), $("new-record-error"), $("new-bin-form").querySelector("button")),
+);
+$("new-bin-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const button = $("new-bin-form").querySelector("button");
+  if (!checkJson($("new-record"), $("new-record-error"), button)) return;
+  const headers = {
+    "Content-Type": "application/json",
+    "X-Bin-Private": $("new-private").checked ? "true" : "false",
+  };
+  if ($("new-name").value) headers["X-Bin-Name"] = $("new-name").value;
+  if (state.collection !== "uncategorized") headers["X-Collection-Id"] = state.collection;
+  try {
+    const { json } = await api("POST", "/b", { body: $("new-record").value, headers });
+    await openBin(json.metadata.id);
+    $("status").textContent = "Bin created.";
+  } catch (error) {
+    if (signedIn()) report($("new-record-error"), error);
+  }
+});
+
+// -- usage -----------------------------------------------------------------------------------
+$("nav-usage").addEventListener("click", async () => {
+  show("usage");
+  const list = $("usage-list");
+  list.replaceChildren();
+  try {
+    const { json } = await api("GET", "/usage");
+    for (const [name, value] of Object.entries(json)) {
+      const term = document.createElement("dt");
+      term.textContent = name;
+      const detail = document.createElement("dd");
+      detail.textContent = String(value);
+      list.append(term, detail);
+    }
+  } catch (error) {
+    if (signedIn()) $("status").textContent = error.message;
+  }
+});
+
+// -- start -----------------------------------------------------------------------------------
+if (signedIn()) {
+  openBins();
+} else {
+  show("sign-in");
+}

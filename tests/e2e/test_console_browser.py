@@ -1,0 +1,106 @@
+"""The web console in a real browser (issue 18): headless Chromium signs in with a master key,
+creates a bin whose name and record are hostile HTML, edits it (a syntax error shown before
+saving, then a versioned save), finds it in the list, and signs out; nothing the API returned
+runs as script, the key is never anywhere but the tab's sessionStorage, and the page logs no
+error."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import HttpApi
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+
+HOSTILE_NAME = '<img src=x onerror="window.__xss = 1">'
+HOSTILE_RECORD = '{"html": "</script><script>window.__xss = 2</script>", "n": 1}'
+
+
+def visible(browser, element_id: str, timeout: float = 15) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, timeout).until(
+        lambda d: d.find_element(By.ID, element_id).is_displayed()
+    )
+
+
+def text_of(browser, element_id: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    return browser.find_element(By.ID, element_id).text
+
+
+def test_sign_in_create_edit_list_and_sign_out(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    account = HttpApi(server).account()
+    browser.get(f"{server.url}/")
+    visible(browser, "sign-in")
+    browser.find_element(By.ID, "key").send_keys(account.key)
+    browser.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
+    visible(browser, "bins")
+    assert browser.execute_script("return sessionStorage.getItem('openbin.key')") == account.key
+    assert browser.execute_script("return localStorage.length") == 0
+    assert account.key not in browser.page_source and account.key not in browser.current_url
+
+    # a bin whose name and record are HTML and script
+    browser.find_element(By.ID, "nav-new").click()
+    visible(browser, "new-bin")
+    browser.find_element(By.ID, "new-name").send_keys(HOSTILE_NAME)
+    record = browser.find_element(By.ID, "new-record")
+    record.clear()
+    record.send_keys(HOSTILE_RECORD)
+    browser.find_element(By.CSS_SELECTOR, "#new-bin-form button").click()
+    visible(browser, "bin")
+    assert text_of(browser, "bin-name") == HOSTILE_NAME
+    assert "</script><script>" in browser.find_element(By.ID, "record").get_attribute("value")
+    bin_id = text_of(browser, "bin-id")
+
+    # a syntax error is shown before saving, and nothing is sent
+    editor = browser.find_element(By.ID, "record")
+    editor.clear()
+    editor.send_keys('{"n": ')
+    assert text_of(browser, "record-error").startswith("Not valid JSON")
+    assert browser.find_element(By.ID, "save").get_attribute("disabled") is not None
+    editor.send_keys("2}")
+    assert text_of(browser, "record-error") == ""
+    browser.find_element(By.ID, "versioned").click()
+    browser.find_element(By.ID, "save").click()
+    WebDriverWait(browser, 15).until(lambda d: "version 1 kept" in text_of(d, "status"))
+    stored = HttpApi(server).get(f"/v3/b/{bin_id}?meta=false", {"X-Master-Key": account.key})
+    assert stored.json() == {"n": 2}
+
+    # the list shows the name as text
+    browser.find_element(By.ID, "nav-bins").click()
+    visible(browser, "bins")
+    WebDriverWait(browser, 15).until(
+        lambda d: any(
+            HOSTILE_NAME in item.text for item in d.find_elements(By.CSS_SELECTOR, "#bin-list li")
+        )
+    )
+    assert browser.find_elements(By.CSS_SELECTOR, "#bin-list img") == []
+    assert browser.execute_script("return window.__xss") is None  # nothing ran
+
+    browser.find_element(By.ID, "sign-out").click()
+    visible(browser, "sign-in")
+    assert browser.execute_script("return sessionStorage.getItem('openbin.key')") is None
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == []
+
+
+def test_a_refused_key_goes_back_to_sign_in_with_the_reason(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{server.url}/")
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(f"{server.url}/")
+    visible(browser, "sign-in")
+    browser.find_element(By.ID, "key").send_keys("$2a$10$" + "W" * 53)
+    browser.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
+    WebDriverWait(browser, 15).until(
+        lambda d: text_of(d, "sign-in-error") == "Invalid X-Master-Key provided"
+    )
+    assert browser.execute_script("return sessionStorage.getItem('openbin.key')") is None
