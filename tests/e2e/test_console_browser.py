@@ -72,6 +72,31 @@ def test_sign_in_create_edit_list_and_sign_out(browser, server):
     stored = HttpApi(server).get(f"/v3/b/{bin_id}?meta=false", {"X-Master-Key": account.key})
     assert stored.json() == {"n": 2}
 
+    # versions: listed newest first, compared, viewed, and one restored as a new version
+    browser.find_element(By.ID, "show-versions").click()
+    visible(browser, "versions")
+    WebDriverWait(browser, 15).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#version-rows tr")) == 2
+    )
+    numbers = [
+        r.text.split()[0] for r in browser.find_elements(By.CSS_SELECTOR, "#version-rows tr")
+    ]
+    assert numbers == ["1", "0"]
+    browser.find_element(By.ID, "diff").click()
+    WebDriverWait(browser, 15).until(lambda d: text_of(d, "diff-view") != "")
+    removed = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#diff-view .removed")]
+    added = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#diff-view .added")]
+    assert any("</script><script>" in line for line in removed)
+    assert added and all(line.startswith("+ ") for line in added)
+    browser.find_element(By.CSS_SELECTOR, "[aria-label='View version 0']").click()
+    WebDriverWait(browser, 15).until(lambda d: "window.__xss = 2" in text_of(d, "version-view"))
+    browser.find_element(By.CSS_SELECTOR, "[aria-label='Restore version 0']").click()
+    browser.switch_to.alert.accept()
+    WebDriverWait(browser, 15).until(
+        lambda d: text_of(d, "status") == "Version 0 restored as version 2."
+    )
+    assert "</script><script>" in browser.find_element(By.ID, "record").get_attribute("value")
+
     # the list shows the name as text
     browser.find_element(By.ID, "nav-bins").click()
     visible(browser, "bins")

@@ -8,7 +8,7 @@ const HEADER = "openbin.header";
 const SECTIONS = ["sign-in", "bins", "new-bin", "bin", "usage"];
 const $ = (id) => document.getElementById(id);
 
-const state = { collection: "uncategorized", lastBinId: null, bin: null };
+const state = { collection: "uncategorized", lastBinId: null, bin: null, oldestVersion: null };
 
 class ApiError extends Error {
   constructor(status, message) {
@@ -159,6 +159,7 @@ async function openBin(binId) {
     $("record").value = pretty(record);
     $("record-error").textContent = "";
     $("versioned").checked = false;
+    $("versions").hidden = true;
     show("bin");
     $("record").focus();
   } catch (error) {
@@ -203,6 +204,140 @@ $("delete").addEventListener("click", async () => {
     $("status").textContent = "Bin deleted.";
   } catch (error) {
     if (signedIn()) report($("record-error"), error);
+  }
+});
+
+// -- versions ------------------------------------------------------------------------------
+// The latest is listed first; older pages follow the last number shown.
+async function listVersions(fresh) {
+  const rows = $("version-rows");
+  if (fresh) {
+    rows.replaceChildren();
+    state.oldestVersion = null;
+    $("diff-from").replaceChildren();
+    $("diff-to").replaceChildren();
+  }
+  const cursor = state.oldestVersion === null ? "" : "/" + state.oldestVersion;
+  const { json } = await api("GET", `/b/${state.bin.id}/versions${cursor}`);
+  for (const version of json) {
+    const row = document.createElement("tr");
+    for (const value of [version.version, version.createdAt, version.size]) {
+      const cell = document.createElement("td");
+      cell.textContent = String(value);
+      row.append(cell);
+    }
+    const actions = document.createElement("td");
+    const view = document.createElement("button");
+    view.type = "button";
+    view.textContent = "View";
+    view.setAttribute("aria-label", `View version ${version.version}`);
+    view.addEventListener("click", () => viewVersion(version.version));
+    const restore = document.createElement("button");
+    restore.type = "button";
+    restore.textContent = "Restore";
+    restore.setAttribute("aria-label", `Restore version ${version.version}`);
+    restore.addEventListener("click", () => restoreVersion(version.version));
+    actions.append(view, restore);
+    row.append(actions);
+    rows.append(row);
+    $("diff-from").append(new Option(String(version.version), String(version.version)));
+    $("diff-to").append(new Option(String(version.version), String(version.version)));
+    state.oldestVersion = version.version;
+  }
+  $("older-versions").hidden = json.length < 10 || state.oldestVersion === 0;
+  if (fresh && json.length > 1) $("diff-from").selectedIndex = 1; // the one before the latest
+}
+
+async function recordOf(version) {
+  const { text } = await api("GET", `/b/${state.bin.id}/${version}?meta=false`);
+  return text;
+}
+
+async function viewVersion(version) {
+  try {
+    $("version-number").textContent = String(version);
+    $("version-title").hidden = false;
+    $("version-view").textContent = pretty(await recordOf(version));
+  } catch (error) {
+    if (signedIn()) report($("versions-error"), error);
+  }
+}
+
+async function restoreVersion(version) {
+  if (!window.confirm(`Make version ${version}'s record the latest, as a new version?`)) return;
+  try {
+    const { json } = await api("POST", `/b/${state.bin.id}/versions/${version}/restore`);
+    await openBin(state.bin.id);
+    $("status").textContent = `Version ${version} restored as version ${json.metadata.version}.`;
+  } catch (error) {
+    if (signedIn()) report($("versions-error"), error);
+  }
+}
+
+// A line diff (longest common subsequence) of the two records, pretty-printed.
+function diffLines(before, after) {
+  const a = before.split("\n");
+  const b = after.split("\n");
+  if (a.length * b.length > 4000000) return null;
+  const lengths = Array.from({ length: a.length + 1 }, () => new Int32Array(b.length + 1));
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) {
+      lengths[i][j] =
+        a[i] === b[j] ? lengths[i + 1][j + 1] + 1 : Math.max(lengths[i + 1][j], lengths[i][j + 1]);
+    }
+  }
+  const out = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      out.push(["  ", a[i++], ""]);
+      j++;
+    } else if (j < b.length && (i === a.length || lengths[i][j + 1] >= lengths[i + 1][j])) {
+      out.push(["+ ", b[j++], "added"]);
+    } else {
+      out.push(["- ", a[i++], "removed"]);
+    }
+  }
+  return out;
+}
+
+$("show-versions").addEventListener("click", async () => {
+  $("versions").hidden = false;
+  $("versions-error").textContent = "";
+  $("version-title").hidden = true;
+  $("version-view").textContent = "";
+  $("diff-view").textContent = "";
+  try {
+    await listVersions(true);
+  } catch (error) {
+    if (signedIn()) report($("versions-error"), error);
+  }
+});
+$("older-versions").addEventListener("click", () =>
+  listVersions(false).catch((error) => signedIn() && report($("versions-error"), error)),
+);
+$("diff").addEventListener("click", async () => {
+  const view = $("diff-view");
+  view.replaceChildren();
+  try {
+    const [before, after] = await Promise.all([
+      recordOf($("diff-from").value),
+      recordOf($("diff-to").value),
+    ]);
+    const lines = diffLines(pretty(before), pretty(after));
+    if (lines === null) {
+      view.textContent = "Too large to compare here.";
+      return;
+    }
+    for (const [mark, text, kind] of lines) {
+      const line = document.createElement("span");
+      if (kind) line.className = kind;
+      line.textContent = mark + text + "\n";
+      view.append(line);
+    }
+  } catch (error) {
+    if (signedIn()) report($("versions-error"), error);
   }
 });
 
