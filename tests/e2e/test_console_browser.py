@@ -129,3 +129,80 @@ def test_a_refused_key_goes_back_to_sign_in_with_the_reason(browser, server):
         lambda d: text_of(d, "sign-in-error") == "Invalid X-Master-Key provided"
     )
     assert browser.execute_script("return sessionStorage.getItem('openbin.key')") is None
+
+
+def sign_in(browser, server, key: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{server.url}/")
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(f"{server.url}/")
+    visible(browser, "sign-in")
+    browser.find_element(By.ID, "key").send_keys(key)
+    browser.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
+    visible(browser, "bins")
+
+
+def test_a_schema_refuses_a_save_and_says_why(browser, server):
+    """A collection, a schema doc made in the console and attached to it, and a bin created in
+    that collection whose record the schema refuses: the API's message is shown by the form."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    account = HttpApi(server).account()
+    sign_in(browser, server, account.key)
+    browser.find_element(By.ID, "nav-collections").click()
+    visible(browser, "collections")
+    browser.find_element(By.ID, "collection-name").send_keys("people")
+    browser.find_element(By.CSS_SELECTOR, "#new-collection-form button").click()
+    WebDriverWait(browser, 15).until(lambda d: "people" in text_of(d, "collection-list"))
+    browser.find_element(By.ID, "schema-name").send_keys("person")
+    schema = browser.find_element(By.ID, "schema-body")
+    schema.clear()
+    schema.send_keys('{"type": "object", "required": ["name"]}')
+    browser.find_element(By.CSS_SELECTOR, "#schema-form button[type=submit]").click()
+    WebDriverWait(browser, 15).until(lambda d: "created" in text_of(d, "status"))
+    browser.find_element(By.ID, "attach").click()
+    WebDriverWait(browser, 15).until(lambda d: "schema doc" in text_of(d, "collection-list"))
+
+    browser.find_element(By.ID, "nav-bins").click()
+    visible(browser, "bins")
+    WebDriverWait(browser, 15).until(
+        lambda d: len(Select(d.find_element(By.ID, "collection")).options) == 2
+    )
+    Select(browser.find_element(By.ID, "collection")).select_by_visible_text("people")
+    browser.find_element(By.ID, "nav-new").click()
+    visible(browser, "new-bin")
+    record = browser.find_element(By.ID, "new-record")
+    record.clear()
+    record.send_keys('{"age": 3}')
+    browser.find_element(By.CSS_SELECTOR, "#new-bin-form button").click()
+    WebDriverWait(browser, 15).until(
+        lambda d: text_of(d, "new-record-error").startswith("Schema Doc Validation Mismatch")
+    )
+    assert "'name' is a required property" in text_of(browser, "new-record-error")
+
+
+def test_access_keys_are_made_shown_once_and_deleted(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    account = HttpApi(server).account()
+    sign_in(browser, server, account.key)
+    browser.find_element(By.ID, "nav-keys").click()
+    visible(browser, "keys")
+    browser.find_element(By.ID, "key-name").send_keys("reader")
+    browser.find_element(By.CSS_SELECTOR, "#new-key-form button").click()
+    visible(browser, "new-key")
+    secret = browser.find_element(By.ID, "new-key-secret").get_attribute("value")
+    assert secret.startswith("$2a$10$") and len(secret) == 60
+    assert "reader" in text_of(browser, "key-list") and "(read)" in text_of(browser, "key-list")
+    assert secret not in text_of(browser, "key-list")  # listed without its secret
+    listed = HttpApi(server).get("/v3/a", {"X-Master-Key": account.key}).json()
+    assert [k["metadata"]["name"] for k in listed] == ["reader"]
+    browser.find_element(By.CSS_SELECTOR, "[aria-label='Delete access key reader']").click()
+    browser.switch_to.alert.accept()
+    WebDriverWait(browser, 15).until(lambda d: text_of(d, "status") == "Access key deleted.")
+    assert HttpApi(server).get("/v3/a", {"X-Master-Key": account.key}).json() == []
+    reader = HttpApi(server).get("/v3/usage", {"X-Access-Key": secret})
+    assert reader.status == 401  # deleted: it works no more

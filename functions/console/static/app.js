@@ -5,7 +5,7 @@
 
 const KEY = "openbin.key";
 const HEADER = "openbin.header";
-const SECTIONS = ["sign-in", "bins", "new-bin", "bin", "usage"];
+const SECTIONS = ["sign-in", "bins", "new-bin", "bin", "collections", "keys", "usage"];
 const $ = (id) => document.getElementById(id);
 
 const state = { collection: "uncategorized", lastBinId: null, bin: null, oldestVersion: null };
@@ -50,7 +50,9 @@ async function api(method, path, { body, headers } = {}) {
   }
   if (!response.ok) {
     const message = (json && json.message) || `HTTP ${response.status}`;
-    const aboutTheKey = /key|account blocked|requests exhausted/i.test(message);
+    // A 403 about the caller (blocked, out of requests, a key without the permission) ends
+    // the session; one about the request (a plan's size limit, the access-key limit) does not.
+    const aboutTheKey = /account blocked|requests exhausted|does not have permission/i.test(message);
     if (response.status === 401 || (response.status === 403 && aboutTheKey)) {
       signOut(message);
     }
@@ -365,6 +367,184 @@ $("new-bin-form").addEventListener("submit", async (event) => {
     $("status").textContent = "Bin created.";
   } catch (error) {
     if (signedIn()) report($("new-record-error"), error);
+  }
+});
+
+// -- collections and schema docs -----------------------------------------------------------
+async function openCollections() {
+  show("collections");
+  $("collections-error").textContent = "";
+  const list = $("collection-list");
+  const target = $("attach-collection");
+  list.replaceChildren();
+  target.replaceChildren();
+  try {
+    const { json } = await api("GET", "/c");
+    for (const collection of json) {
+      const item = document.createElement("li");
+      const name = collection.collectionMeta.name;
+      const schema = collection.schemaDocId ? `schema doc ${collection.schemaDocId}` : "no schema";
+      item.textContent = `${name} — ${collection.record} (${schema})`;
+      const rename = document.createElement("button");
+      rename.type = "button";
+      rename.textContent = "Rename";
+      rename.setAttribute("aria-label", `Rename ${name}`);
+      rename.addEventListener("click", () => renameCollection(collection.record, name));
+      item.append(rename);
+      if (collection.schemaDocId) {
+        const edit = document.createElement("button");
+        edit.type = "button";
+        edit.textContent = "Edit its schema";
+        edit.setAttribute("aria-label", `Edit the schema of ${name}`);
+        edit.addEventListener("click", () => loadSchema(collection.schemaDocId));
+        item.append(edit);
+      }
+      list.append(item);
+      target.append(new Option(name, collection.record));
+    }
+  } catch (error) {
+    if (signedIn()) report($("collections-error"), error);
+  }
+}
+
+async function renameCollection(collectionId, current) {
+  const name = window.prompt("New name (1-32 characters)", current);
+  if (name === null) return;
+  try {
+    await api("PUT", `/c/${collectionId}/meta/name`, { headers: { "X-Collection-Name": name } });
+    await openCollections();
+  } catch (error) {
+    if (signedIn()) report($("collections-error"), error);
+  }
+}
+
+async function loadSchema(schemaDocId) {
+  try {
+    const { json } = await api("GET", "/s/" + schemaDocId);
+    $("schema-id").value = json.metadata.id;
+    $("schema-name").value = json.metadata.name;
+    $("schema-body").value = JSON.stringify(json.record, null, 2);
+    $("schema-body").focus();
+  } catch (error) {
+    if (signedIn()) report($("collections-error"), error);
+  }
+}
+
+$("nav-collections").addEventListener("click", openCollections);
+$("new-collection-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await api("POST", "/c", { headers: { "X-Collection-Name": $("collection-name").value } });
+    $("collection-name").value = "";
+    await openCollections();
+  } catch (error) {
+    if (signedIn()) report($("collections-error"), error);
+  }
+});
+$("load-schema").addEventListener("click", () => loadSchema($("schema-id").value.trim()));
+$("schema-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("collections-error").textContent = "";
+  const id = $("schema-id").value.trim();
+  const body = $("schema-body").value;
+  try {
+    if (id) {
+      await api("PUT", "/s/" + id, { body, headers: { "Content-Type": "application/json" } });
+      $("status").textContent = "Schema doc saved.";
+    } else {
+      const headers = { "Content-Type": "application/json", "X-Schema-Doc-Name": $("schema-name").value };
+      const { json } = await api("POST", "/s", { body, headers });
+      $("schema-id").value = json.metadata.id;
+      $("status").textContent = `Schema doc ${json.metadata.id} created.`;
+    }
+  } catch (error) {
+    if (signedIn()) report($("collections-error"), error);
+  }
+});
+async function schemaDoc(change) {
+  const collectionId = $("attach-collection").value;
+  const headers = change === "add" ? { "X-Schema-Doc-Id": $("schema-id").value.trim() } : {};
+  try {
+    await api("PUT", `/c/${collectionId}/schemadoc/${change}`, { headers });
+    await openCollections();
+    $("status").textContent = change === "add" ? "Schema doc attached." : "Schema doc detached.";
+  } catch (error) {
+    if (signedIn()) report($("collections-error"), error);
+  }
+}
+$("attach").addEventListener("click", () => schemaDoc("add"));
+$("detach").addEventListener("click", () => schemaDoc("remove"));
+
+// -- access keys -----------------------------------------------------------------------------
+async function openKeys() {
+  show("keys");
+  $("keys-error").textContent = "";
+  const list = $("key-list");
+  list.replaceChildren();
+  try {
+    const { json } = await api("GET", "/a");
+    for (const key of json) {
+      const allowed = Object.entries(key.keyPermissions.bins)
+        .filter(([, yes]) => yes)
+        .map(([name]) => name);
+      const item = document.createElement("li");
+      item.textContent = `${key.metadata.name} — ${key.accessKeyId} (${allowed.join(", ") || "nothing"})`;
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.textContent = "Delete…";
+      remove.className = "danger";
+      remove.setAttribute("aria-label", `Delete access key ${key.metadata.name}`);
+      remove.addEventListener("click", () => deleteKey(key.accessKeyId, key.metadata.name));
+      item.append(remove);
+      list.append(item);
+    }
+  } catch (error) {
+    if (signedIn()) report($("keys-error"), error);
+  }
+}
+
+async function deleteKey(accessKeyId, name) {
+  if (!window.confirm(`Delete access key ${name}? It stops working at once.`)) return;
+  try {
+    await api("DELETE", "/a/" + accessKeyId);
+    $("new-key").hidden = true;
+    await openKeys();
+    $("status").textContent = "Access key deleted.";
+  } catch (error) {
+    if (signedIn()) report($("keys-error"), error);
+  }
+}
+
+$("nav-keys").addEventListener("click", () => {
+  $("new-key").hidden = true;
+  $("new-key-secret").value = "";
+  openKeys();
+});
+$("new-key-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const bins = {};
+  for (const permission of ["create", "read", "update", "delete"]) {
+    bins[permission] = $("perm-" + permission).checked;
+  }
+  const headers = { "Content-Type": "application/json", "X-Key-Name": $("key-name").value };
+  try {
+    const { json } = await api("POST", "/a", { body: JSON.stringify({ bins }), headers });
+    await openKeys();
+    $("new-key-secret").value = json.accessKey; // shown once: never kept, never listed again
+    $("new-key").hidden = false;
+    $("key-name").value = "";
+    $("new-key-secret").focus();
+  } catch (error) {
+    if (signedIn()) report($("keys-error"), error);
+  }
+});
+$("copy-key").addEventListener("click", async () => {
+  try {
+    await navigator.clipboard.writeText($("new-key-secret").value);
+    $("status").textContent = "Copied.";
+  } catch (_) {
+    $("new-key-secret").select();
+    $("status").textContent = "Select the key and copy it.";
   }
 });
 
