@@ -206,3 +206,40 @@ def test_access_keys_are_made_shown_once_and_deleted(browser, server):
     assert HttpApi(server).get("/v3/a", {"X-Master-Key": account.key}).json() == []
     reader = HttpApi(server).get("/v3/usage", {"X-Access-Key": secret})
     assert reader.status == 401  # deleted: it works no more
+
+
+def test_an_access_key_gets_the_pages_its_permissions_allow(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    api = HttpApi(server)
+    account = api.account()
+    bin_id = api.create_bin(account, {"shared": 1})
+    editor_key = api.access_key(account, "read", "update")
+    browser.get(f"{server.url}/")
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(f"{server.url}/")
+    visible(browser, "sign-in")
+    browser.find_element(By.ID, "key").send_keys(editor_key)
+    Select(browser.find_element(By.ID, "key-kind")).select_by_value("X-Access-Key")
+    browser.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
+    visible(browser, "bins")
+    for master_only in ("nav-collections", "nav-keys", "nav-usage", "listing"):
+        assert not browser.find_element(By.ID, master_only).is_displayed(), master_only
+    browser.find_element(By.ID, "open-id").send_keys(bin_id)
+    browser.find_element(By.CSS_SELECTOR, "#open-bin-form button").click()
+    visible(browser, "bin")
+    assert not browser.find_element(By.ID, "show-versions").is_displayed()
+    editor = browser.find_element(By.ID, "record")
+    editor.clear()
+    editor.send_keys('{"shared": 2}')
+    browser.find_element(By.ID, "save").click()
+    WebDriverWait(browser, 15).until(lambda d: text_of(d, "status") == "Saved.")
+    assert api.get(f"/v3/b/{bin_id}?meta=false", {"X-Master-Key": account.key}).json() == {
+        "shared": 2
+    }
+    # a permission it lacks: back to sign-in with the reason
+    browser.find_element(By.ID, "delete").click()
+    browser.switch_to.alert.accept()
+    visible(browser, "sign-in")
+    assert "does not have permission" in text_of(browser, "sign-in-error")

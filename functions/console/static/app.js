@@ -21,9 +21,18 @@ function signedIn() {
   return sessionStorage.getItem(KEY) !== null;
 }
 
+// An access key reaches bins only (and only with its permissions): the master key's pages are
+// not offered to it.
+function master() {
+  return sessionStorage.getItem(HEADER) === "X-Master-Key";
+}
+
 function show(id) {
   for (const section of SECTIONS) $(section).hidden = section !== id;
   $("nav").hidden = !signedIn();
+  for (const masterOnly of ["nav-collections", "nav-keys", "nav-usage", "listing", "show-versions"]) {
+    $(masterOnly).hidden = !master();
+  }
   $("status").textContent = "";
 }
 
@@ -80,6 +89,10 @@ $("sign-out").addEventListener("click", () => signOut("Signed out."));
 async function openBins() {
   show("bins");
   $("bins-error").textContent = "";
+  if (!master()) {
+    $("open-id").focus();
+    return;
+  }
   const select = $("collection");
   select.replaceChildren(new Option("Uncategorized", "uncategorized"));
   try {
@@ -128,6 +141,10 @@ $("more-bins").addEventListener("click", () =>
   listBins(false).catch((error) => signedIn() && report($("bins-error"), error)),
 );
 $("nav-bins").addEventListener("click", openBins);
+$("open-bin-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  openBin($("open-id").value.trim());
+});
 
 // -- one bin ---------------------------------------------------------------------------------
 // The answer is {"record":<the record as stored>,"metadata":{...}}: the record's text is cut out
