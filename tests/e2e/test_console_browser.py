@@ -6,6 +6,8 @@ error."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.support import HttpApi
@@ -243,3 +245,29 @@ def test_an_access_key_gets_the_pages_its_permissions_allow(browser, server):
     browser.switch_to.alert.accept()
     visible(browser, "sign-in")
     assert "does not have permission" in text_of(browser, "sign-in-error")
+
+
+def test_usage_and_its_log_days(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    account = HttpApi(server).account()
+    sign_in(browser, server, account.key)  # lists bins: requests that are logged
+    browser.find_element(By.ID, "nav-usage").click()
+    visible(browser, "usage")
+    WebDriverWait(browser, 15).until(lambda d: "requestsRemaining" in text_of(d, "usage-list"))
+
+    def days_or_note(driver):
+        return driver.find_elements(By.CSS_SELECTOR, "#log-days button") or text_of(
+            driver, "logs-note"
+        )
+
+    for _ in range(40):  # the lines are filed a moment after their answers
+        browser.find_element(By.ID, "nav-usage").click()
+        WebDriverWait(browser, 15).until(days_or_note)
+        if browser.find_elements(By.CSS_SELECTOR, "#log-days button"):
+            break
+        time.sleep(0.5)
+    browser.find_element(By.CSS_SELECTOR, "#log-days button").click()
+    WebDriverWait(browser, 15).until(lambda d: text_of(d, "status").startswith("Downloaded "))
+    assert browser.execute_script("return window.__xss") is None

@@ -570,6 +570,8 @@ $("nav-usage").addEventListener("click", async () => {
   show("usage");
   const list = $("usage-list");
   list.replaceChildren();
+  $("log-days").replaceChildren();
+  $("logs-note").textContent = "";
   try {
     const { json } = await api("GET", "/usage");
     for (const [name, value] of Object.entries(json)) {
@@ -579,10 +581,55 @@ $("nav-usage").addEventListener("click", async () => {
       detail.textContent = String(value);
       list.append(term, detail);
     }
+    await listLogDays();
   } catch (error) {
     if (signedIn()) $("status").textContent = error.message;
   }
 });
+
+// A day's usage log is a zip: fetched with the key, then saved from memory (the key never goes
+// in a link).
+async function listLogDays() {
+  const days = $("log-days");
+  days.replaceChildren();
+  $("logs-note").textContent = "";
+  try {
+    const { json } = await api("GET", "/l");
+    for (const day of json.logs) {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = `Download ${day}`;
+      button.addEventListener("click", () => downloadLog(day));
+      item.append(button);
+      days.append(item);
+    }
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      $("logs-note").textContent = "No usage log yet.";
+    } else if (signedIn()) {
+      $("logs-note").textContent = error.message;
+    }
+  }
+}
+
+async function downloadLog(day) {
+  const sent = { [sessionStorage.getItem(HEADER)]: sessionStorage.getItem(KEY) };
+  const response = await fetch(`/v3/l/${day}`, { headers: sent });
+  if (!response.ok) {
+    $("logs-note").textContent = `HTTP ${response.status}`;
+    return;
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = `${day}.zip`;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  URL.revokeObjectURL(url);
+  $("status").textContent = `Downloaded ${day}.zip.`;
+}
 
 // -- start -----------------------------------------------------------------------------------
 if (signedIn()) {
