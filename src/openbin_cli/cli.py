@@ -80,6 +80,7 @@ def serve(args: argparse.Namespace) -> int:
         aws.save()
         aws.autosave()
         print(f"OpenBin API: {url}/v3   (data in {data_dir.path})")
+        print(f"Web console: {url}/   (sign in with a master key)")
         if created:
             print(
                 f"Created account {created['accountId']} ({created['plan']} plan, "

@@ -74,6 +74,18 @@ def test_sign_in_create_edit_list_and_sign_out(browser, server):
     stored = HttpApi(server).get(f"/v3/b/{bin_id}?meta=false", {"X-Master-Key": account.key})
     assert stored.json() == {"n": 2}
 
+    # rename and make public, through the metadata routes
+    rename = browser.find_element(By.ID, "rename-to")
+    rename.clear()
+    rename.send_keys("renamed <b>bin</b>")
+    browser.find_element(By.ID, "rename").click()
+    WebDriverWait(browser, 15).until(lambda d: text_of(d, "status") == "Renamed.")
+    assert text_of(browser, "bin-name") == "renamed <b>bin</b>"
+    browser.find_element(By.ID, "toggle-privacy").click()
+    WebDriverWait(browser, 15).until(lambda d: text_of(d, "status") == "The bin is public.")
+    public = HttpApi(server).get(f"/v3/b/{bin_id}")  # no key: public now
+    assert public.status == 200 and public.json()["metadata"]["name"] == "renamed <b>bin</b>"
+
     # versions: listed newest first, compared, viewed, and one restored as a new version
     browser.find_element(By.ID, "show-versions").click()
     visible(browser, "versions")
@@ -104,7 +116,8 @@ def test_sign_in_create_edit_list_and_sign_out(browser, server):
     visible(browser, "bins")
     WebDriverWait(browser, 15).until(
         lambda d: any(
-            HOSTILE_NAME in item.text for item in d.find_elements(By.CSS_SELECTOR, "#bin-list li")
+            "renamed <b>bin</b>" in item.text
+            for item in d.find_elements(By.CSS_SELECTOR, "#bin-list li")
         )
     )
     assert browser.find_elements(By.CSS_SELECTOR, "#bin-list img") == []

@@ -6,6 +6,7 @@
 const KEY = "openbin.key";
 const HEADER = "openbin.header";
 const SECTIONS = ["sign-in", "bins", "new-bin", "bin", "collections", "keys", "usage"];
+const MASTER_ONLY = ["nav-collections", "nav-keys", "nav-usage", "listing", "show-versions", "bin-meta"];
 const $ = (id) => document.getElementById(id);
 
 const state = { collection: "uncategorized", lastBinId: null, bin: null, oldestVersion: null };
@@ -30,7 +31,7 @@ function master() {
 function show(id) {
   for (const section of SECTIONS) $(section).hidden = section !== id;
   $("nav").hidden = !signedIn();
-  for (const masterOnly of ["nav-collections", "nav-keys", "nav-usage", "listing", "show-versions"]) {
+  for (const masterOnly of MASTER_ONLY) {
     $(masterOnly).hidden = !master();
   }
   $("status").textContent = "";
@@ -174,6 +175,8 @@ async function openBin(binId) {
     $("bin-id").textContent = metadata.id;
     $("bin-name").textContent = metadata.name || "(no name)";
     $("bin-privacy").textContent = metadata.private ? "private" : "public";
+    $("rename-to").value = metadata.name || "";
+    $("toggle-privacy").textContent = metadata.private ? "Make public" : "Make private";
     $("bin-created").textContent = metadata.createdAt;
     $("record").value = pretty(record);
     $("record-error").textContent = "";
@@ -199,6 +202,31 @@ function checkJson(textarea, errorElement, button) {
     return false;
   }
 }
+
+$("rename").addEventListener("click", async () => {
+  try {
+    const headers = { "X-Bin-Name": $("rename-to").value };
+    await api("PUT", `/b/${state.bin.id}/meta/name`, { headers });
+    state.bin.name = $("rename-to").value;
+    $("bin-name").textContent = state.bin.name;
+    $("status").textContent = "Renamed.";
+  } catch (error) {
+    if (signedIn()) report($("record-error"), error);
+  }
+});
+$("toggle-privacy").addEventListener("click", async () => {
+  const makePrivate = !state.bin.private;
+  try {
+    const headers = { "X-Bin-Private": makePrivate ? "true" : "false" };
+    await api("PUT", `/b/${state.bin.id}/meta/privacy`, { headers });
+    state.bin.private = makePrivate;
+    $("bin-privacy").textContent = makePrivate ? "private" : "public";
+    $("toggle-privacy").textContent = makePrivate ? "Make public" : "Make private";
+    $("status").textContent = makePrivate ? "The bin is private." : "The bin is public.";
+  } catch (error) {
+    if (signedIn()) report($("record-error"), error);
+  }
+});
 
 $("record").addEventListener("input", () => checkJson($("record"), $("record-error"), $("save")));
 $("save").addEventListener("click", async () => {
