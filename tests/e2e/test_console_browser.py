@@ -284,3 +284,46 @@ def test_usage_and_its_log_days(browser, server):
     browser.find_element(By.CSS_SELECTOR, "#log-days button").click()
     WebDriverWait(browser, 15).until(lambda d: text_of(d, "status").startswith("Downloaded "))
     assert browser.execute_script("return window.__xss") is None
+
+
+def test_the_keyboard_alone_signs_in_and_creates_a_bin(browser, server):
+    """Tab and Enter only: the key field is the first stop, Enter signs in, the navigation is
+    reachable by Tab, and a new bin is made from the keyboard."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    account = HttpApi(server).account()
+    browser.get(f"{server.url}/")
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(f"{server.url}/")
+    visible(browser, "sign-in")
+
+    def focused() -> str:
+        return browser.switch_to.active_element.get_attribute("id")
+
+    def tab_to(element_id: str, limit: int = 30) -> None:
+        for _ in range(limit):
+            if focused() == element_id:
+                return
+            browser.switch_to.active_element.send_keys(Keys.TAB)
+        raise AssertionError(f"Tab never reached #{element_id} (at #{focused()})")
+
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    assert focused() == "key"  # the first stop
+    browser.switch_to.active_element.send_keys(account.key, Keys.ENTER)
+    visible(browser, "bins")
+    tab_to("nav-new")
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    visible(browser, "new-bin")
+    assert focused() == "new-name"
+    browser.switch_to.active_element.send_keys("typed")
+    tab_to("new-record")
+    editor = browser.switch_to.active_element
+    editor.send_keys(Keys.CONTROL, "a")
+    editor.send_keys('{"typed": true}')
+    browser.switch_to.active_element.send_keys(Keys.TAB)  # the record's error line is no stop
+    assert browser.switch_to.active_element.text == "Create"
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    visible(browser, "bin")
+    WebDriverWait(browser, 15).until(lambda d: text_of(d, "bin-name") == "typed")
