@@ -68,14 +68,14 @@ class Smoke:
         self.bin_id: str | None = None
 
     # -- HTTP ----------------------------------------------------------------------------------
-    def request(self, method: str, path: str, headers=None, body=None, raw=None) -> Reply:
+    def request(self, method: str, path: str, headers=None, body=None, raw=None, url=None) -> Reply:
         data = raw
         sent = dict(headers or {})
         if body is not None:
             data = json.dumps(body, ensure_ascii=False).encode("utf-8")
             sent["Content-Type"] = "application/json"
         request = urllib.request.Request(  # noqa: S310 (the operator's own API URL)
-            self.base + path, data=data, headers=sent, method=method
+            url or self.base + path, data=data, headers=sent, method=method
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
@@ -124,6 +124,7 @@ class Smoke:
         self.check("delete", self.delete, needs_bin=True)
         self.check("XL bin", self.xl_bin)
         self.check("idempotent create", self.idempotent_create)
+        self.check("web console", self.web_console)
         self.check("usage log", self.usage_log)
         return self.results
 
@@ -146,6 +147,20 @@ class Smoke:
             raise CheckFailed(f"reading it back got {read.describe()}")
         _expect(self.keyed("DELETE", f"/xl/b/{xl_id}"), 200)
         return "uploaded as a form, read back as sent, deleted"
+
+    def web_console(self) -> str:
+        """The console's page is served from the API's root, under its Content-Security-Policy,
+        and its script beside it."""
+        root = self.base.removesuffix("/v3")
+        page = self.request("GET", "/", url=root + "/")
+        if page.status != 200 or not page.headers.get("content-type", "").startswith("text/html"):
+            raise CheckFailed(f"the console's page got {page.describe()}")
+        if "default-src 'none'" not in page.headers.get("content-security-policy", ""):
+            raise CheckFailed("the console's page has no Content-Security-Policy")
+        script = self.request("GET", "/", url=root + "/console/app.js")
+        if script.status != 200:
+            raise CheckFailed(f"the console's script got {script.describe()}")
+        return f"{root}/ served, with its policy and script"
 
     def idempotent_create(self) -> str:
         """A retry with the same Idempotency-Key gets the first answer (the key's table, its
