@@ -70,18 +70,22 @@ def updated_answer(result: BinWritten) -> str:
     return embedded("record", result.record_json, metadata)
 
 
-def create(app: APIGatewayHttpResolver) -> Response:
-    result = service().create(
-        CreateRequest(
-            credentials=credentials(app),
-            content_type=header(app, "Content-Type"),
-            private=header(app, "X-Bin-Private"),
-            name=header(app, "X-Bin-Name"),
-            collection_id=header(app, "X-Collection-Id"),
-            body=body_bytes(app),
-            idempotency_key=header(app, "Idempotency-Key"),
-        )
+def create_request(app: APIGatewayHttpResolver, xl: bool = False) -> CreateRequest:
+    """``POST /v3/b`` and ``/v3/xl/b`` read the same headers (an XL bin takes no collection)."""
+    return CreateRequest(
+        credentials=credentials(app),
+        content_type=header(app, "Content-Type"),
+        private=header(app, "X-Bin-Private"),
+        name=header(app, "X-Bin-Name"),
+        collection_id=None if xl else header(app, "X-Collection-Id"),
+        body=body_bytes(app),
+        xl=xl,
+        idempotency_key=header(app, "Idempotency-Key"),
     )
+
+
+def create(app: APIGatewayHttpResolver) -> Response:
+    result = service().create(create_request(app))
     return ok(created_answer(result), created_headers(result, "BinsCreated"))
 
 
@@ -98,17 +102,7 @@ def created_headers(result: BinWritten, metric: str, etag: bool = True) -> dict[
 
 def create_xl(app: APIGatewayHttpResolver) -> Response:
     """``POST /v3/xl/b``: the JSON uploaded as the file part of a multipart/form-data body."""
-    result = service().create(
-        CreateRequest(
-            credentials=credentials(app),
-            content_type=header(app, "Content-Type"),
-            private=header(app, "X-Bin-Private"),
-            name=header(app, "X-Bin-Name"),
-            body=body_bytes(app),
-            xl=True,
-            idempotency_key=header(app, "Idempotency-Key"),
-        )
-    )
+    result = service().create(create_request(app, xl=True))
     bin = result.bin
     metadata: dict = {"id": bin.bin_id, "createdAt": bin.created_at, "private": bin.private}
     if bin.name is not None:

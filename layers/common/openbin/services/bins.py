@@ -461,10 +461,7 @@ class BinService:
 
     # -- update -----------------------------------------------------------------------------
     def update(self, request: UpdateRequest) -> BinWritten:
-        storage = self.storage
-        opened = open_bin(
-            storage, request.credentials, request.bin_id, auth.UPDATE, defer_charge=True
-        )
+        opened = self._open_for_write(request.credentials, request.bin_id)
         with refusals_charged(opened):
             return self._update(request, opened)
 
@@ -500,6 +497,18 @@ class BinService:
         written = self.write(bin.bin_id, data, versioned, bin, strict, opened.deferred)
         if collection is not None and collection.collection_id != bin.collection_id:
             storage.bins.move_to_collection(bin, collection.collection_id)
+        return self._written(bin, text, written)
+
+    def _open_for_write(
+        self, credentials: Credentials, bin_id: str, version: int | None = None
+    ) -> OpenedBin:
+        """A PUT, PATCH or restore: the bin (and ``version`` of it) read with the key, and the
+        request charged with the write where it can be (``refusals_charged`` the rest)."""
+        return open_bin(self.storage, credentials, bin_id, auth.UPDATE, version, defer_charge=True)
+
+    @staticmethod
+    def _written(bin: Bin, text: str, written: Written) -> BinWritten:
+        """The answer of a write that replaced the latest record, with its new ETag."""
         return BinWritten(bin, text, written.version, f'"{written.revision}"')
 
     # -- restore ----------------------------------------------------------------------------
@@ -511,7 +520,7 @@ class BinService:
         schema as they are now)."""
         storage = self.storage
         number = int(version_text) if version_text.isdigit() else None
-        opened = open_bin(storage, credentials, bin_id, auth.UPDATE, number, defer_charge=True)
+        opened = self._open_for_write(credentials, bin_id, number)
         with refusals_charged(opened):
             bin = opened.bin
             if number is None:
@@ -525,7 +534,7 @@ class BinService:
             self._check_schema(collection, value, len(data))
             strict = if_match is not None
             written = self.write(bin_id, data, True, bin, strict, opened.deferred)
-            return BinWritten(bin, text, written.version, f'"{written.revision}"')
+            return self._written(bin, text, written)
 
     # -- patch ------------------------------------------------------------------------------
     def patch(self, request: PatchRequest) -> BinWritten:
@@ -533,10 +542,7 @@ class BinService:
         with PUT's keys, permission, versioning and checks of the result. The write is
         conditional on the revision the patch was applied to: a writer that loses to a
         concurrent one applies the patch again to what won (with If-Match: 412)."""
-        storage = self.storage
-        opened = open_bin(
-            storage, request.credentials, request.bin_id, auth.UPDATE, defer_charge=True
-        )
+        opened = self._open_for_write(request.credentials, request.bin_id)
         with refusals_charged(opened):
             return self._patch(request, opened)
 
@@ -565,7 +571,7 @@ class BinService:
         strict = request.if_match is not None
         written = self.write(bin.bin_id, patched, versioned, bin, strict, opened.deferred)
         current, text = applied[-1]
-        return BinWritten(current, text, written.version, f'"{written.revision}"')
+        return self._written(current, text, written)
 
     @staticmethod
     def _check_if_match(bin: Bin, if_match: str | None) -> None:
