@@ -53,6 +53,12 @@ def serve(args: argparse.Namespace) -> int:
         print(f"openbin: {note}", file=sys.stderr)
     try:
         configure_environment(aws, args.log_level)
+        # Every invocation is a thread of this process (on Lambda, a process of its own):
+        # expensive client-controlled work (JSONPath, schemas) takes turns, so a burst of it
+        # cannot starve the other requests of the interpreter lock.
+        from openbin import budget
+
+        budget.one_at_a_time()
         first_start = aws.is_empty()
         created = ops.account_create(get_storage()) if first_start else None
         app = App(template, admin_token="", quiet=args.quiet)

@@ -714,3 +714,35 @@ def test_concurrent_reads_take_exactly_the_allowance(shared):
         }
     )
     assert api.op("account.show", account_id=account.account_id)["requestsRemaining"] == 0
+
+
+# -- fairness between requests -----------------------------------------------------------------
+@pytest.mark.timeout(180)
+def test_a_burst_of_hostile_queries_does_not_stall_other_requests(shared):
+    """32 parallel JSONPath queries, each spending its whole budget before its 400, and an
+    unrelated read meanwhile. Every invocation is a thread of the server: when all 32 computed
+    at once they starved the read of the interpreter lock for 6-7 s. Metered work now takes
+    turns (budget.one_at_a_time): the read takes about 0.7 s, as beside 32 legitimate queries.
+    Each of two bursts must stay under 3 s."""
+    api = HttpApi(shared)
+    account = api.account(requests=1000)
+    key = {"X-Master-Key": account.key}
+    tree = {"a": [{"a": [{"a": [{"a": list(range(20))} for _ in range(20)]} for _ in range(20)]}]}
+    hostile_bin = api.create_bin(account, tree)
+    other_bin = api.create_bin(account, {"unrelated": True})
+    hostile = {**key, "X-JSON-Path": "$..*..*..*"}
+
+    def burst() -> float:
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            replies = [pool.submit(api.get, f"/v3/b/{hostile_bin}", hostile) for _ in range(32)]
+            time.sleep(0.3)  # the burst is being served
+            started = time.monotonic()
+            reply = api.get(f"/v3/b/{other_bin}?meta=false", key)
+            waited = time.monotonic() - started
+            assert (reply.status, reply.json()) == (200, {"unrelated": True})
+            assert {r.result().status for r in replies} == {400}
+        return waited
+
+    assert api.get(f"/v3/b/{hostile_bin}", hostile).status == 400  # one alone first
+    waits = [burst(), burst()]
+    assert max(waits) < 3.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 
 import pytest
@@ -94,6 +95,47 @@ def test_the_meter_is_off_outside_a_metered_block():
     with budget.metered(100), pytest.raises(budget.OverBudget):
         validator.is_valid("x")
     assert budget.left() is None
+
+
+def test_metered_blocks_take_turns_only_where_invocations_share_a_process(monkeypatch):
+    """On Lambda (the default) metered blocks of different threads run together. openbin serve
+    calls one_at_a_time(): a thread waits for the block before it (so 32 hostile queries in
+    parallel cannot starve other requests of the interpreter lock; tests/e2e/test_durability.py
+    measures that)."""
+    monkeypatch.setattr(budget, "_turns", None)
+    order: list[str] = []
+    started = time.monotonic()
+    assert _overlapping(order) and order == ["a in", "b in", "b out", "a out"]
+    budget.one_at_a_time()
+    order.clear()
+    assert not _overlapping(order) and order == ["a in", "a out", "b in", "b out"]
+    assert time.monotonic() - started < 5
+
+
+def _overlapping(order: list[str]) -> bool:
+    """Thread A holds a metered block until thread B has entered one, or for 0.5 s."""
+    a_inside, b_inside = threading.Event(), threading.Event()
+
+    def first():
+        with budget.metered(10):
+            order.append("a in")
+            a_inside.set()
+            b_inside.wait(0.5)
+            order.append("a out")
+
+    def second():
+        a_inside.wait(5)
+        with budget.metered(10):
+            order.append("b in")
+            b_inside.set()
+            order.append("b out")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return order.index("b in") < order.index("a out")
 
 
 def test_steps_are_charged_for_schema_values_instances_and_messages():
