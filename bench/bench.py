@@ -6,15 +6,16 @@ One run measures, against moto (in-process, and as a local server for cold start
 2. calls per request: DynamoDB and S3 calls, round trips, capacity units, per operation;
 3. cold start: fresh process import + first invocation, per function, / a boto3-only handler;
 4. scaling: read at 1, 100, 1000 versions; a listing page at 10 and 10,000 bins;
+   budgets: JSONPath on a 1 MB record, the meter's cost, refusals of super-linear work;
 5. stored bytes: DynamoDB item bytes (with the GSI copy) + S3 object bytes / raw JSON bytes;
 6. local throughput of ``openbin serve`` under 8 concurrent clients;
 7. the local server from empty to 20,000 bins.
 
-Each section is a module (overhead, calls, cold, scaling, stored, local_server; cost for the
-model of docs/COST.md) around a shared harness (harness.py); this one parses the command line,
-runs the sections asked for (``--only``) and prints a table (measure, value, target, PASS/MISS)
-from each section's rows, and writes bench/results.json. docs/PERFORMANCE.md explains the method
-and its caveats.
+Each section is a module (overhead, calls, cold, scaling, budgets, stored, local_server; cost
+for the model of docs/COST.md) around a shared harness (harness.py); this one parses the command
+line, runs the sections asked for (``--only``) and prints a table (measure, value, target,
+PASS/MISS) from each section's rows, and writes bench/results.json. docs/PERFORMANCE.md explains
+the method and its caveats.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import budgets
 import calls
 import cold
 import cost
@@ -45,6 +47,7 @@ SECTION_ROWS = (
     calls.rows,
     cold.rows,
     scaling.rows,
+    budgets.rows,
     stored.rows,
     cost.rows,
     local_server.rows,
@@ -60,7 +63,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     parser.add_argument(
         "--only",
-        default="overhead,calls,cold,scaling,stored,throughput,scale",
+        default="overhead,calls,cold,scaling,budgets,stored,throughput,scale",
         help="comma-separated sections to run",
     )
     parser.add_argument("--throughput-seconds", type=float, default=10.0)
@@ -107,6 +110,8 @@ def main(argv=None) -> int:
             os.environ.clear()
             os.environ.update(saved_env)
 
+    if "budgets" in sections:
+        results["budgets"] = budgets.bench_budgets(args.quick)
     if "scale" in sections:
         log("local server at scale ...")
         results["scale"] = local_server.bench_local_scale(args.quick)

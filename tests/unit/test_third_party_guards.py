@@ -78,6 +78,27 @@ def test_jsonpath_ng_patches_are_for_this_version_and_installed():
     assert arithmetic.Operation.find is jsonpath._no_arithmetic
     assert jsonpath_filter.OPERATOR_MAP["=~"] is jsonpath._re2_search
     assert string.re is regex.re_module
+    # The metered constructor repeats the original's body: the same state, whatever it is given.
+    datum_class = jsonpath_module.DatumInContext
+    fields = jsonpath_module.Fields
+    for args in [
+        (1,),
+        ([2], fields("a")),
+        (3, None, {"up": 1}),  # a context that is not a datum yet: wrapped
+        (4, fields("b"), datum_class({"c": 5}, fields("c"))),
+    ]:
+        ours, theirs = object.__new__(datum_class), object.__new__(datum_class)
+        jsonpath._metered_init(ours, *args)
+        jsonpath._original_init(theirs, *args)
+        assert _state(ours) == _state(theirs)
+
+
+def _state(datum) -> dict:
+    """What a DatumInContext holds, its context compared by value."""
+    state = dict(vars(datum))
+    if state.get("context") is not None:
+        state["context"] = _state(state["context"])
+    return state
 
 
 def test_powertools_router_patch_is_for_this_version_and_installed():

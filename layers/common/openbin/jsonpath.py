@@ -45,9 +45,19 @@ PATCHED_FOR = "jsonpath-ng==1.16.0"
 _original_init = _jsonpath.DatumInContext.__init__
 
 
-def _metered_init(self, *args, **kwargs):
-    budget.spend(1)
-    _original_init(self, *args, **kwargs)
+_This, _Datum, _spend = _jsonpath.This, _jsonpath.DatumInContext, budget.spend
+
+
+def _metered_init(self, value, path=None, context=None):
+    """DatumInContext.__init__ with a step counted: its body, not a call to it (this runs for
+    every node a query visits, and the extra call made metering cost 75% more than the query,
+    now 25%). tests/unit/test_third_party_guards.py holds it equal to the original."""
+    _spend(1)
+    self.__value__ = value
+    self.path = path or _This()
+    if context is not None and not isinstance(context, _Datum):
+        context = _Datum(context)
+    self.context = context
 
 
 def _re2_search(value, pattern) -> bool:
