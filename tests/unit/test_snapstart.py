@@ -51,3 +51,40 @@ print("ok", {len(functions)})
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.startswith("ok")
+
+
+WITHOUT_STORAGE = {"RouteNotFoundFunction", "ConsoleFunction"}
+CLIENT_MACHINERY = ("botocore.session", "botocore.config", "openbin.storage")
+
+
+def test_functions_load_the_client_machinery_at_init_exactly_when_they_have_storage():
+    """botocore's client machinery (about 150 ms of imports) is loaded at init by every
+    function with storage, so Lambda's init phase and SnapStart's snapshot hold it rather than
+    the first request; the two functions without storage never load it: the ``$default`` route
+    (every unknown route, and the preflights API Gateway hands it) and the web console."""
+    from openbin_cli.template import Template
+
+    functions = Template().functions
+    assert WITHOUT_STORAGE < functions.keys()
+    layer = str(ROOT / "layers" / "common")
+    runs = {
+        name: subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                f"import sys; sys.path[:0] = [{layer!r}, {str(function.code_uri)!r}]; "
+                f"import {function.module_name}; "
+                f"print(','.join(m for m in {CLIENT_MACHINERY!r} if m in sys.modules))",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, function in functions.items()
+    }
+    for name, run in runs.items():
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err[-2000:]
+        loaded = set(filter(None, out.strip().split(",")))
+        expected = set() if name in WITHOUT_STORAGE else set(CLIENT_MACHINERY)
+        assert loaded == expected, name

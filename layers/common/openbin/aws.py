@@ -4,7 +4,9 @@ Clients come straight from botocore: boto3 would add its resource layer and s3tr
 every cold start (about 100 ms) for nothing this code uses.
 
 Nothing is created at import time, so moto (or a test's environment) is in place before the
-first client exists; ``reset()`` drops them between tests.
+first client exists; ``reset()`` drops them between tests. Nor is botocore's client machinery
+imported here (about 150 ms): ``openbin.storage`` imports it, so the functions with storage load
+it at init and the others (the ``$default`` route, the web console) never do.
 
 Failure handling:
 - botocore's standard retry mode backs off on throttling and transient errors, with short
@@ -21,21 +23,25 @@ import threading
 import time
 from contextvars import ContextVar
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import botocore.session
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
+if TYPE_CHECKING:
+    import botocore.session
+
 # botocore's "max_attempts" counts retries; "total_max_attempts" counts every attempt.
-RETRYING = Config(
-    retries={"mode": "standard", "total_max_attempts": 3},
-    connect_timeout=1,
-    read_timeout=3,
-    tcp_keepalive=True,
-)
-ONCE = Config(
-    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=1, read_timeout=3
-)
+RETRYING: dict[str, Any] = {
+    "retries": {"mode": "standard", "total_max_attempts": 3},
+    "connect_timeout": 1,
+    "read_timeout": 3,
+    "tcp_keepalive": True,
+}
+ONCE: dict[str, Any] = {
+    "retries": {"mode": "standard", "total_max_attempts": 1},
+    "connect_timeout": 1,
+    "read_timeout": 3,
+}
 # Seconds (time.monotonic) after which no storage call starts; None: no deadline.
 deadline: ContextVar[float | None] = ContextVar("deadline", default=None)
 _lock = threading.Lock()
@@ -53,12 +59,16 @@ def _check_deadline(**_) -> None:
 
 @cache
 def _session() -> botocore.session.Session:
+    import botocore.session
+
     return botocore.session.get_session()
 
 
-def _client(service: str, config: Config):
+def _client(service: str, config: dict[str, Any]):
+    from botocore.config import Config
+
     with _lock:  # a botocore session is not thread-safe while it creates clients
-        client = _session().create_client(service, config=config)
+        client = _session().create_client(service, config=Config(**config))
     client.meta.events.register("before-call", _check_deadline)
     return client
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -31,8 +32,10 @@ from openbin.errors import (
     UnsupportedMediaType,
 )
 from openbin.observability import CORRELATION_ID, logger, metrics
-from openbin.services import auth
-from openbin.services.auth import Credentials, caller_account, requests_remaining
+from openbin.services.caller import caller_account, caller_key, charged_account, requests_remaining
+
+if TYPE_CHECKING:
+    from openbin.services.auth import Credentials
 from openbin.validation import COMPACT, to_json
 
 JSON = "application/json; charset=utf-8"
@@ -125,6 +128,7 @@ def error_response(status: int, message: str, **extra: object) -> Response:
     our own, when storage may be what failed)."""
     remaining = requests_remaining.get()
     if remaining is None and status < 500 and caller_account.get() is not None:
+        from openbin.services import auth
         from openbin.storage import get_storage
 
         remaining = auth.current_remaining(get_storage())
@@ -191,8 +195,8 @@ def entry_point(app: APIGatewayHttpResolver):
         # These are this invocation's only: reset when it ends, whatever happens.
         charged = requests_remaining.set(None)
         caller = caller_account.set(None)
-        key = auth.caller_key.set(None)
-        charged_to = auth.charged_account.set(None)
+        key = caller_key.set(None)
+        charged_to = charged_account.set(None)
         remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
         limit = None
         if remaining_ms is not None:  # stop calling storage 2 s before Lambda would time out
@@ -212,8 +216,8 @@ def entry_point(app: APIGatewayHttpResolver):
             aws.deadline.reset(until)
             requests_remaining.reset(charged)
             caller_account.reset(caller)
-            auth.caller_key.reset(key)
-            auth.charged_account.reset(charged_to)
+            caller_key.reset(key)
+            charged_account.reset(charged_to)
 
     return handler
 
@@ -239,6 +243,8 @@ def query(app: APIGatewayHttpResolver, name: str) -> str | None:
 
 
 def credentials(app: APIGatewayHttpResolver) -> Credentials:
+    from openbin.services.auth import Credentials  # loaded already where there is storage
+
     return Credentials(
         master_key=header(app, "X-Master-Key"), access_key=header(app, "X-Access-Key")
     )

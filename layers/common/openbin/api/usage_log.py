@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from openbin.services import auth
+from openbin.services import caller
 
 LINE_KEY = "openbinUsage"
 ID_PARAMETERS = ("binId", "collectionId", "schemaDocId", "accessKeyId")
@@ -22,14 +22,14 @@ sink: Callable[[dict], None] | None = None
 def line_for(event: dict, status: int) -> dict | None:
     """The usage line of a request just answered ``status``, or None when no account can be
     named (an unknown key, a request with none that touched no public bin)."""
-    account_id = auth.charged_account.get() or auth.caller_account.get()
+    account_id = caller.charged_account.get() or caller.caller_account.get()
     if account_id is None:
         return None
     context = event.get("requestContext") or {}
     http = context.get("http") or {}
     epoch_ms = context.get("timeEpoch")
     moment = datetime.fromtimestamp(epoch_ms / 1000, UTC) if epoch_ms else datetime.now(UTC)
-    kind, access_key_id = auth.caller_key.get() or ("none", None)
+    kind, access_key_id = caller.caller_key.get() or ("none", None)
     line = {
         "accountId": account_id,
         "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
@@ -94,11 +94,3 @@ def lines_of(event: dict) -> list[dict]:
         if isinstance(line, dict) and isinstance(line.get("accountId"), str):
             out.append(line)
     return out
-
-
-def file_delivery(event: dict, context) -> dict:
-    """UsageLogWriterFunction's entry point: file a subscription delivery's lines."""
-    from openbin.services.usage_log import file_lines
-    from openbin.storage import get_storage
-
-    return {"filed": file_lines(get_storage(), lines_of(event))}

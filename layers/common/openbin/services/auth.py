@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextvars import ContextVar
 
 import msgspec
 
@@ -11,22 +10,13 @@ from openbin import keys
 from openbin.errors import NotAllowed, NotAuthenticated
 from openbin.keys import hash_key, looks_like_key
 from openbin.models import Account, Bin, KeyRecord
+from openbin.services.caller import caller_account as caller_account
+from openbin.services.caller import caller_key as caller_key
+from openbin.services.caller import charged_account as charged_account
+from openbin.services.caller import requests_remaining as requests_remaining
 from openbin.settings import Settings
 from openbin.storage import FAILURES, Storage
 from openbin.storage.accounts import ChargeRefused
-
-# The allowance to show the caller (X-Requests-Remaining), once this request has been charged
-# (None before, and always for keyless requests: a public bin's reader must not learn its
-# owner's allowance).
-requests_remaining: ContextVar[int | None] = ContextVar("requests_remaining", default=None)
-# The account of the key the request carried, once that key was recognised (None before).
-caller_account: ContextVar[str | None] = ContextVar("caller_account", default=None)
-# The key the request carried, once recognised: its kind and (an access key's) ID, for the
-# account's usage log (never the key itself).
-caller_key: ContextVar[tuple[str, str | None] | None] = ContextVar("caller_key", default=None)
-# The account this request was charged to (or refused by its allowance): a keyless read of a
-# public bin is its owner's.
-charged_account: ContextVar[str | None] = ContextVar("charged_account", default=None)
 
 MASTER = "X-Master-Key"
 ACCESS = "X-Access-Key"

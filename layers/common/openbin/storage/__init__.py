@@ -10,6 +10,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+# botocore's client machinery, imported with the repositories: a function with storage loads
+# it at init (Lambda's init phase, and SnapStart's snapshot), not in its first request.
+import botocore.config  # noqa: F401
+import botocore.session  # noqa: F401
 import msgspec
 from botocore.exceptions import BotoCoreError, ClientError
 
