@@ -44,8 +44,22 @@ def violations(browser, axe_source: str) -> list[dict]:
     return browser.execute_async_script(RUN_AXE)
 
 
-def check(browser, axe_source: str, view: str, found: dict[str, list]) -> None:
-    found[view] = violations(browser, axe_source)
+class Audit:
+    """axe's violations in each view visited, by the view's name."""
+
+    def __init__(self, browser, axe_source: str) -> None:
+        self.browser, self.axe_source = browser, axe_source
+        self.found: dict[str, list] = {}
+
+    def check(self, view: str) -> None:
+        self.found[view] = violations(self.browser, self.axe_source)
+
+    def press(self, button: str, shows: str) -> None:
+        """Press the button with this ID and wait for the section it shows."""
+        from selenium.webdriver.common.by import By
+
+        self.browser.find_element(By.ID, button).click()
+        visible(self.browser, shows)
 
 
 def test_every_view_of_the_console_passes_axe(browser, server, axe_source):
@@ -62,68 +76,57 @@ def test_every_view_of_the_console_passes_axe(browser, server, axe_source):
     for n in (2, 3):
         kept = api.request("PUT", f"/v3/b/{bin_id}", {**key, "X-Bin-Versioning": "true"}, {"n": n})
         assert kept.status == 200, kept.body
-    found: dict[str, list] = {}
+    audit = Audit(browser, axe_source)
+    wait = WebDriverWait(browser, 15)
 
     browser.get(f"{server.url}/")
     browser.execute_script("sessionStorage.clear()")
     browser.get(f"{server.url}/")
     visible(browser, "sign-in")
-    check(browser, axe_source, "sign-in", found)
+    audit.check("sign-in")
     browser.find_element(By.ID, "key").send_keys("$2a$10$" + "x" * 53)
     browser.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
-    WebDriverWait(browser, 15).until(lambda d: text_of(d, "sign-in-error"))
-    check(browser, axe_source, "sign-in refused", found)
+    wait.until(lambda d: text_of(d, "sign-in-error"))
+    audit.check("sign-in refused")
 
     sign_in(browser, server, account.key)
-    WebDriverWait(browser, 15).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, "#bin-list button, #bin-list a")
-    )
-    check(browser, axe_source, "bins", found)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#bin-list button, #bin-list a"))
+    audit.check("bins")
+    audit.press("nav-new", shows="new-bin")
+    audit.check("new bin")
 
-    browser.find_element(By.ID, "nav-new").click()
-    visible(browser, "new-bin")
-    check(browser, axe_source, "new bin", found)
-
-    browser.find_element(By.ID, "nav-bins").click()
-    visible(browser, "bins")
+    audit.press("nav-bins", shows="bins")
     browser.find_element(By.ID, "open-id").send_keys(bin_id)
     browser.find_element(By.CSS_SELECTOR, "#open-bin-form button").click()
     visible(browser, "bin")
-    check(browser, axe_source, "bin", found)
+    audit.check("bin")
     editor = browser.find_element(By.ID, "record")
     editor.clear()
     editor.send_keys('{"n": ')
-    WebDriverWait(browser, 15).until(lambda d: text_of(d, "record-error"))
-    check(browser, axe_source, "bin with a syntax error", found)
+    wait.until(lambda d: text_of(d, "record-error"))
+    audit.check("bin with a syntax error")
 
-    browser.find_element(By.ID, "show-versions").click()
-    visible(browser, "versions")
-    WebDriverWait(browser, 15).until(
-        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#version-rows tr")) >= 2
-    )
-    check(browser, axe_source, "versions", found)
-    browser.find_element(By.ID, "diff").click()
-    visible(browser, "diff-view")
-    check(browser, axe_source, "versions with a diff", found)
+    audit.press("show-versions", shows="versions")
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#version-rows tr")) >= 2)
+    audit.check("versions")
+    audit.press("diff", shows="diff-view")
+    audit.check("versions with a diff")
 
-    browser.find_element(By.ID, "nav-collections").click()
-    visible(browser, "collections")
-    WebDriverWait(browser, 15).until(lambda d: "team" in text_of(d, "collection-list"))
-    check(browser, axe_source, "collections and schema docs", found)
+    audit.press("nav-collections", shows="collections")
+    wait.until(lambda d: "team" in text_of(d, "collection-list"))
+    audit.check("collections and schema docs")
 
-    browser.find_element(By.ID, "nav-keys").click()
-    visible(browser, "keys")
+    audit.press("nav-keys", shows="keys")
     browser.find_element(By.ID, "key-name").send_keys("reader")
     browser.find_element(By.ID, "perm-read").click()
     browser.find_element(By.CSS_SELECTOR, "#new-key-form button").click()
     visible(browser, "new-key")
-    check(browser, axe_source, "access keys, a new key shown once", found)
+    audit.check("access keys, a new key shown once")
 
-    browser.find_element(By.ID, "nav-usage").click()
-    visible(browser, "usage")
-    WebDriverWait(browser, 15).until(lambda d: "requestsRemaining" in text_of(d, "usage-list"))
-    check(browser, axe_source, "usage", found)
+    audit.press("nav-usage", shows="usage")
+    wait.until(lambda d: "requestsRemaining" in text_of(d, "usage-list"))
+    audit.check("usage")
 
-    failing = {view: found_there for view, found_there in found.items() if found_there}
+    failing = {view: found for view, found in audit.found.items() if found}
     assert not failing, json.dumps(failing, indent=1)
-    assert len(found) == 11
+    assert len(audit.found) == 11
