@@ -4,7 +4,8 @@ Bounds, so that a hostile expression gets a 400 quickly instead of a hung functi
 - the expression's length is capped;
 - evaluation is metered (``openbin.budget``): every node jsonpath-ng visits creates a
   ``DatumInContext``, so counting those creations bounds the work. The budget grows with the
-  record: ``base_steps`` (about 100 ms of CPU) plus ``STEPS_PER_VALUE`` for each value in it.
+  record: ``base_steps`` (12,500 by default: 30-60 ms of CPU) plus ``STEPS_PER_VALUE`` for each
+  value in it.
   Any expression whose work is linear in the record succeeds (one that visits every value,
   ``$..*``, takes 2 steps a value; filters at every level 3); work that grows faster (``..``
   within ``..`` on deep data) is refused once it has spent that;
