@@ -57,6 +57,9 @@ _MUTATING_DYNAMODB = {
 # tests/unit/test_third_party_guards.py until they are checked again and this is bumped.
 PATCHED_FOR = "moto==5.2.5"
 
+# Seconds between two sweeps of expired items (LocalAWS.expire_items), as DynamoDB's TTL would.
+EXPIRE_EVERY = 60.0
+
 # -- one lock around every emulated call --------------------------------------------------------
 CALL_LOCK = threading.RLock()
 _original_process_request = BotocoreStubber.process_request
@@ -931,14 +934,52 @@ class LocalAWS:
             for name in self.template.tables
         )
 
-    def autosave(self, interval: float = 1.0) -> None:
-        """Flush the journal to the disk every ``interval`` seconds (and compact when due)."""
+    def expire_items(self, now: float | None = None) -> int:
+        """What DynamoDB's Time to Live does (on AWS within a day or two of the time): delete
+        the items of each table whose ``TimeToLiveSpecification`` is enabled and whose attribute
+        is a time (epoch seconds) before ``now``. Each delete is conditional on the item still
+        being expired, so one written again meanwhile stays. Returns how many went."""
+        now = time.time() if now is None else now
+        gone = 0
+        for name, props in self.template.tables.items():
+            ttl = props.get("TimeToLiveSpecification") or {}
+            if not ttl.get("Enabled"):
+                continue
+            keys = [part["AttributeName"] for part in props["KeySchema"]]
+            expired = {
+                "ExpressionAttributeNames": {"#at": ttl["AttributeName"]},
+                "ExpressionAttributeValues": {":now": {"N": str(int(now))}},
+            }
+            pages = self.db.get_paginator("scan").paginate(
+                TableName=self.names[name], FilterExpression="#at < :now", **expired
+            )
+            for page in pages:
+                for item in page["Items"]:
+                    try:
+                        self.db.delete_item(
+                            TableName=self.names[name],
+                            Key={key: item[key] for key in keys},
+                            ConditionExpression="#at < :now",
+                            **expired,
+                        )
+                        gone += 1
+                    except self.db.exceptions.ConditionalCheckFailedException:
+                        pass
+        return gone
+
+    def autosave(self, interval: float = 1.0, expire_every: float = EXPIRE_EVERY) -> None:
+        """Flush the journal to the disk every ``interval`` seconds (and compact when due);
+        delete expired items (``expire_items``) every ``expire_every`` seconds."""
         if not self.data_dir:
             return
 
         def loop() -> None:
+            next_expiry = time.monotonic()
             while not self._stop_saving.wait(interval):
                 self.save()
+                if time.monotonic() >= next_expiry:
+                    self.expire_items()
+                    next_expiry = time.monotonic() + expire_every
 
         self._saver = threading.Thread(target=loop, name="openbin-autosave", daemon=True)
         self._saver.start()
