@@ -7,20 +7,14 @@ so that every linear query on it succeeds: a refusal there costs about what two 
 from __future__ import annotations
 
 import json
-import time
 
-from harness import log, verdict
+from harness import durations, log, verdict
 
 REFUSAL_TARGET_MS = 100.0
 
 
 def _best_ms(action, runs: int) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        best = min(best, time.perf_counter() - started)
-    return round(best * 1000, 2)
+    return round(min(durations(action, runs)) * 1000, 2)
 
 
 def _refusal_ms(jsonpath, record, expression: str, base: int, runs: int) -> float:

@@ -64,6 +64,16 @@ def median(values) -> float:
     return statistics.median(values)
 
 
+def durations(action, runs: int) -> list[float]:
+    """Seconds each of ``runs`` calls of ``action`` took."""
+    out = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        out.append(time.perf_counter() - started)
+    return out
+
+
 def spread(values: list[float]) -> dict:
     """Median and quartiles (seconds in, milliseconds out)."""
     ordered = sorted(values)

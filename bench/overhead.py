@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import json
 import time
+from functools import partial
 from typing import Any
 
 import accounting
@@ -14,6 +15,7 @@ from harness import (
     SIZES,
     Bare,
     InProcess,
+    durations,
     log,
     median,
     quiet_gc,
@@ -91,18 +93,10 @@ def bench_overhead(ip: InProcess, quick: bool) -> dict:
         out[label] = row
         # What the contract itself costs on top of the bare calls: a create must at least parse
         # the body to say whether it is JSON (the standard library's json.loads, nothing else).
-        parse_s = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            json.loads(record)
-            parse_s.append(time.perf_counter() - t0)
+        parse_s = durations(partial(json.loads, record), n)
         out[label]["json_parse_ms"] = round(median(parse_s) * 1000, 3)
         # ... and the product compresses it (zstd, as stored): the other half of the floor.
-        compress_s = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            records_module.compress(record)
-            compress_s.append(time.perf_counter() - t0)
+        compress_s = durations(partial(records_module.compress, record), n)
         out[label]["compress_ms"] = round(median(compress_s) * 1000, 3)
         for phase in ("create", "read"):
             handler_median, bare_median = median(samples[phase]), median(samples[f"{phase}_bare"])

@@ -150,34 +150,35 @@ def bench_scaling(ip: InProcess, quick: bool) -> dict:
     return {"read": versions, "list": pages}
 
 
+def _judged(what: str, value: str, base: bool, ok: bool, target: str) -> tuple[str, str, str, str]:
+    """A row judged against ``target``, or the base the others are compared with."""
+    return (what, value, "base", "info") if base else (what, value, target, verdict(ok))
+
+
 def rows(results: dict) -> list[tuple[str, str, str, str]]:
     """The scaling rows of the table."""
     rows: list[tuple[str, str, str, str]] = []
     scaling = results.get("scaling", {})
     for name, r in scaling.get("read", {}).items():
-        what = f"scaling read latest at {name}"
         value = (
             f"{r['paired_ratio']:.2f} ({r['median_ms']:.2f} ms, ratio of medians "
             f"{r['ratio']:.2f}; {r['calls']['round_trips']} calls, RCU {r['calls']['rcu']:g})"
         )
-        if name == "1 versions":
-            rows.append((what, value, "base", "info"))
-        else:
-            ok = r["paired_ratio"] <= r["target"] and r["same_calls"] and r["same_capacity"]
-            rows.append((what, value, f"<= {r['target']:.2f}, same calls", verdict(ok)))
+        ok = r["paired_ratio"] <= r["target"] and r["same_calls"] and r["same_capacity"]
+        target = f"<= {r['target']:.2f}, same calls"
+        what = f"scaling read latest at {name}"
+        rows.append(_judged(what, value, name == "1 versions", ok, target))
     for name, r in scaling.get("list", {}).items():
         # moto answers a GSI Query by filtering the whole table (O(table), not DynamoDB's
         # O(page)): the handler's own time (total minus time inside storage calls) is judged,
         # with the calls and capacity units; the raw latency is shown beside it.
-        what = f"scaling list page at {name}"
         value = (
             f"own {r['own_ratio']:.2f} ({r['own_ms']:.2f} ms; {r['calls']['round_trips']} calls, "
             f"RCU {r['calls']['rcu']:g}); raw {r['paired_ratio']:.2f} ({r['median_ms']:.1f} ms, "
             f"{r['storage_calls_ms']:.1f} in moto)"
         )
-        if name == "10 bins":
-            rows.append((what, value, "base", "info"))
-        else:
-            ok = r["own_ratio"] <= r["target"] and r["same_calls"] and r["same_capacity"]
-            rows.append((what, value, f"own <= {r['target']:.2f}, same calls", verdict(ok)))
+        ok = r["own_ratio"] <= r["target"] and r["same_calls"] and r["same_capacity"]
+        target = f"own <= {r['target']:.2f}, same calls"
+        what = f"scaling list page at {name}"
+        rows.append(_judged(what, value, name == "10 bins", ok, target))
     return rows
