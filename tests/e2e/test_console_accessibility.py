@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from tests.e2e.test_console_browser import sign_in, text_of, visible
+from tests.e2e.test_console_browser import press, sign_in, text_of, visible
 from tests.support import ROOT, HttpApi
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -54,13 +54,6 @@ class Audit:
     def check(self, view: str) -> None:
         self.found[view] = violations(self.browser, self.axe_source)
 
-    def press(self, button: str, shows: str) -> None:
-        """Press the button with this ID and wait for the section it shows."""
-        from selenium.webdriver.common.by import By
-
-        self.browser.find_element(By.ID, button).click()
-        visible(self.browser, shows)
-
 
 def test_every_view_of_the_console_passes_axe(browser, server, axe_source):
     from selenium.webdriver.common.by import By
@@ -92,10 +85,10 @@ def test_every_view_of_the_console_passes_axe(browser, server, axe_source):
     sign_in(browser, server, account.key)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#bin-list button, #bin-list a"))
     audit.check("bins")
-    audit.press("nav-new", shows="new-bin")
+    press(browser, "nav-new", shows="new-bin")
     audit.check("new bin")
 
-    audit.press("nav-bins", shows="bins")
+    press(browser, "nav-bins", shows="bins")
     browser.find_element(By.ID, "open-id").send_keys(bin_id)
     browser.find_element(By.CSS_SELECTOR, "#open-bin-form button").click()
     visible(browser, "bin")
@@ -106,24 +99,24 @@ def test_every_view_of_the_console_passes_axe(browser, server, axe_source):
     wait.until(lambda d: text_of(d, "record-error"))
     audit.check("bin with a syntax error")
 
-    audit.press("show-versions", shows="versions")
+    press(browser, "show-versions", shows="versions")
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#version-rows tr")) >= 2)
     audit.check("versions")
-    audit.press("diff", shows="diff-view")
+    press(browser, "diff", shows="diff-view")
     audit.check("versions with a diff")
 
-    audit.press("nav-collections", shows="collections")
+    press(browser, "nav-collections", shows="collections")
     wait.until(lambda d: "team" in text_of(d, "collection-list"))
     audit.check("collections and schema docs")
 
-    audit.press("nav-keys", shows="keys")
+    press(browser, "nav-keys", shows="keys")
     browser.find_element(By.ID, "key-name").send_keys("reader")
     browser.find_element(By.ID, "perm-read").click()
     browser.find_element(By.CSS_SELECTOR, "#new-key-form button").click()
     visible(browser, "new-key")
     audit.check("access keys, a new key shown once")
 
-    audit.press("nav-usage", shows="usage")
+    press(browser, "nav-usage", shows="usage")
     wait.until(lambda d: "requestsRemaining" in text_of(d, "usage-list"))
     audit.check("usage")
 

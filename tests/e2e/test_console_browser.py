@@ -27,6 +27,14 @@ def visible(browser, element_id: str, timeout: float = 15) -> None:
     )
 
 
+def press(browser, button: str, shows: str) -> None:
+    """Press the button with this ID and wait for the section it shows."""
+    from selenium.webdriver.common.by import By
+
+    browser.find_element(By.ID, button).click()
+    visible(browser, shows)
+
+
 def text_of(browser, element_id: str) -> str:
     from selenium.webdriver.common.by import By
 
@@ -48,8 +56,7 @@ def test_sign_in_create_edit_list_and_sign_out(browser, server):
     assert account.key not in browser.page_source and account.key not in browser.current_url
 
     # a bin whose name and record are HTML and script
-    browser.find_element(By.ID, "nav-new").click()
-    visible(browser, "new-bin")
+    press(browser, "nav-new", shows="new-bin")
     browser.find_element(By.ID, "new-name").send_keys(HOSTILE_NAME)
     record = browser.find_element(By.ID, "new-record")
     record.clear()
@@ -87,8 +94,7 @@ def test_sign_in_create_edit_list_and_sign_out(browser, server):
     assert public.status == 200 and public.json()["metadata"]["name"] == "renamed <b>bin</b>"
 
     # versions: listed newest first, compared, viewed, and one restored as a new version
-    browser.find_element(By.ID, "show-versions").click()
-    visible(browser, "versions")
+    press(browser, "show-versions", shows="versions")
     WebDriverWait(browser, 15).until(
         lambda d: len(d.find_elements(By.CSS_SELECTOR, "#version-rows tr")) == 2
     )
@@ -112,8 +118,7 @@ def test_sign_in_create_edit_list_and_sign_out(browser, server):
     assert "</script><script>" in browser.find_element(By.ID, "record").get_attribute("value")
 
     # the list shows the name as text
-    browser.find_element(By.ID, "nav-bins").click()
-    visible(browser, "bins")
+    press(browser, "nav-bins", shows="bins")
     WebDriverWait(browser, 15).until(
         lambda d: any(
             "renamed <b>bin</b>" in item.text
@@ -123,8 +128,7 @@ def test_sign_in_create_edit_list_and_sign_out(browser, server):
     assert browser.find_elements(By.CSS_SELECTOR, "#bin-list img") == []
     assert browser.execute_script("return window.__xss") is None  # nothing ran
 
-    browser.find_element(By.ID, "sign-out").click()
-    visible(browser, "sign-in")
+    press(browser, "sign-out", shows="sign-in")
     assert browser.execute_script("return sessionStorage.getItem('openbin.key')") is None
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert errors == []
@@ -166,8 +170,7 @@ def test_a_schema_refuses_a_save_and_says_why(browser, server):
 
     account = HttpApi(server).account()
     sign_in(browser, server, account.key)
-    browser.find_element(By.ID, "nav-collections").click()
-    visible(browser, "collections")
+    press(browser, "nav-collections", shows="collections")
     browser.find_element(By.ID, "collection-name").send_keys("people")
     browser.find_element(By.CSS_SELECTOR, "#new-collection-form button").click()
     WebDriverWait(browser, 15).until(lambda d: "people" in text_of(d, "collection-list"))
@@ -180,14 +183,12 @@ def test_a_schema_refuses_a_save_and_says_why(browser, server):
     browser.find_element(By.ID, "attach").click()
     WebDriverWait(browser, 15).until(lambda d: "schema doc" in text_of(d, "collection-list"))
 
-    browser.find_element(By.ID, "nav-bins").click()
-    visible(browser, "bins")
+    press(browser, "nav-bins", shows="bins")
     WebDriverWait(browser, 15).until(
         lambda d: len(Select(d.find_element(By.ID, "collection")).options) == 2
     )
     Select(browser.find_element(By.ID, "collection")).select_by_visible_text("people")
-    browser.find_element(By.ID, "nav-new").click()
-    visible(browser, "new-bin")
+    press(browser, "nav-new", shows="new-bin")
     record = browser.find_element(By.ID, "new-record")
     record.clear()
     record.send_keys('{"age": 3}')
@@ -204,8 +205,7 @@ def test_access_keys_are_made_shown_once_and_deleted(browser, server):
 
     account = HttpApi(server).account()
     sign_in(browser, server, account.key)
-    browser.find_element(By.ID, "nav-keys").click()
-    visible(browser, "keys")
+    press(browser, "nav-keys", shows="keys")
     browser.find_element(By.ID, "key-name").send_keys("reader")
     browser.find_element(By.CSS_SELECTOR, "#new-key-form button").click()
     visible(browser, "new-key")
@@ -266,8 +266,7 @@ def test_usage_and_its_log_days(browser, server):
 
     account = HttpApi(server).account()
     sign_in(browser, server, account.key)  # lists bins: requests that are logged
-    browser.find_element(By.ID, "nav-usage").click()
-    visible(browser, "usage")
+    press(browser, "nav-usage", shows="usage")
     WebDriverWait(browser, 15).until(lambda d: "requestsRemaining" in text_of(d, "usage-list"))
 
     def days_or_note(driver):
