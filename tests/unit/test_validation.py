@@ -293,3 +293,24 @@ def test_exact_parsing_keeps_big_integers_for_schemas():
     assert parse_record(raw, 100, exact=True)[0] == {"id": 123456789012345678901234567890}
     fast, text = parse_record(raw, 100)
     assert text == raw.decode() and isinstance(fast, dict)  # checked, stored as sent
+
+
+@pytest.mark.parametrize(
+    ("cell", "shown"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("curl/8.5", "curl/8.5"),
+        ("/v3/b/x", "/v3/b/x"),
+        ("", ""),
+        (200, 200),
+    ],
+)
+def test_usage_log_cells_a_spreadsheet_would_run_get_a_quote(cell, shown):
+    from openbin.api.usage import spreadsheet_safe
+
+    assert spreadsheet_safe(cell) == shown

@@ -53,6 +53,18 @@ def log_days(app: APIGatewayHttpResolver) -> Response:
     return ok({"logs": [log_day_name(day) for day in days]})
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """A cell a spreadsheet would run as a formula (OWASP's CSV injection: text starting with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, e.g. a client's User-Agent) gets a
+    leading ``'``, so it shows as the text it is (docs/API.md, usage logs)."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def log_zip(log: UsageLogDay) -> tuple[str, bytes]:
     """The day's file name and a zip of one CSV of its lines, oldest first."""
     import csv
@@ -65,7 +77,7 @@ def log_zip(log: UsageLogDay) -> tuple[str, bytes]:
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(LOG_COLUMNS)
     for row in rows:
-        writer.writerow([row.get(column, "") for column in LOG_COLUMNS])
+        writer.writerow([spreadsheet_safe(row.get(column, "")) for column in LOG_COLUMNS])
     name = log_day_name(log.day)
     packed = io.BytesIO()
     with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
