@@ -68,3 +68,26 @@ def test_nothing_else_is_served(api, name):
 
 def test_the_api_stays_where_it_is(api):
     assert api.get("/v3/nothing").json() == {"message": "Route not found"}
+
+
+def test_no_form_field_of_the_page_could_submit_the_key(api):
+    """Without the script (and its policy), a form submits its named fields: the key field has
+    no name, so it is never sent, and the sign-in form posts (nothing in a URL)."""
+    from html.parser import HTMLParser
+
+    class Fields(HTMLParser):
+        named: list = []
+        forms: list = []
+
+        def handle_starttag(self, tag, attrs):
+            found = dict(attrs)
+            if tag in ("input", "select", "textarea") and "name" in found:
+                self.named.append(found)
+            if tag == "form":
+                self.forms.append(found)
+
+    page = Fields()
+    page.feed(api.get("/").body.decode())
+    assert page.named == []
+    sign_in = next(form for form in page.forms if form.get("id") == "sign-in-form")
+    assert sign_in.get("method") == "post"

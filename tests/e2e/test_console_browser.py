@@ -326,3 +326,26 @@ def test_the_keyboard_alone_signs_in_and_creates_a_bin(browser, server):
     browser.switch_to.active_element.send_keys(Keys.ENTER)
     visible(browser, "bin")
     WebDriverWait(browser, 15).until(lambda d: text_of(d, "bin-name") == "typed")
+
+
+def test_without_javascript_or_the_policy_the_key_never_reaches_a_url(browser, server):
+    """Issue 24, finding 11: the sign-in form had name="key" and no method, so with JavaScript
+    off Enter would have put the key in the URL (/?key=...); only the page's form-action 'none'
+    stopped it. Here the script and the policy are both off, and the key still goes nowhere."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    account = HttpApi(server).account()
+    browser.execute_cdp_cmd("Page.enable", {})
+    browser.execute_cdp_cmd("Page.setBypassCSP", {"enabled": True})
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        browser.get(f"{server.url}/")
+        browser.find_element(By.ID, "key").send_keys(account.key + Keys.ENTER)
+        time.sleep(1)  # a submission, if there were one, navigates
+        assert account.key not in browser.current_url
+        assert "key=" not in browser.current_url
+        assert account.key not in browser.page_source
+    finally:
+        browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+        browser.execute_cdp_cmd("Page.setBypassCSP", {"enabled": False})
