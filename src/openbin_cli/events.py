@@ -6,9 +6,16 @@ import base64
 import time
 import uuid
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from openbin_cli.template import Route, Template
+
+
+def decoded_path(path: str) -> str:
+    """The path as API Gateway's HTTP API hands it on: percent-decoded (as UTF-8) before the
+    route is matched, in ``rawPath`` and the path parameters alike (``/v3/b/x/%C2%B2`` is
+    ``/v3/b/x/²``)."""
+    return unquote(path, errors="replace")
 
 
 def http_api_event(
@@ -91,6 +98,7 @@ def event_for(
     """The function that owns ``method path`` (the query string may follow the path) and the
     payload 2.0 event API Gateway would send it: what the tests and the benchmark invoke."""
     raw_path, _, raw_query = path.partition("?")
+    raw_path = decoded_path(raw_path)
     found = template.route_for(method, raw_path)
     assert found is not None, "the $default route answers every request"
     route, params = found

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from openbin.errors import OpenBinError
 from openbin.storage import get_storage
 from openbin_cli import ops
-from openbin_cli.events import http_api_event
+from openbin_cli.events import decoded_path, http_api_event
 from openbin_cli.runtime import FunctionRunner
 from openbin_cli.targets import ADMIN_PATH
 from openbin_cli.template import Template
@@ -85,7 +85,7 @@ class App:
         host: str,
     ) -> tuple[int, dict, bytes]:
         url = urlsplit(target)
-        path = url.path or "/"
+        path = decoded_path(url.path or "/")
         if path == ADMIN_PATH:
             return self.admin(method, headers, body, client_ip)
         if method == "OPTIONS":  # no route takes OPTIONS: $default's function answers

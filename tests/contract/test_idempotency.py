@@ -184,3 +184,41 @@ def test_an_xl_create_replays_whatever_the_multipart_boundary(api, owner):
     assert (broken.status, broken.json()) == (422, KEY_REUSED)
     as_plain = create(api, owner, {"xl": [1, 2, 3]}, "xl-1")  # another route: another request
     assert (as_plain.status, as_plain.json()) == (422, KEY_REUSED)
+
+
+@pytest.mark.parametrize(
+    "bodies",
+    [
+        (b'{"order":1}\n', b'{"order":1}\n'),
+        (b'{"order":1}\n', b'  {"order":1}'),
+        (b'{"order":1}', b'\r\n\t{"order":1} \n'),
+    ],
+    ids=["both-with-newline", "newline-then-spaces", "none-then-whitespace"],
+)
+def test_surrounding_whitespace_is_not_part_of_the_request(api, owner, bodies):
+    """A body ending in a newline (as curl --data-binary @file sends it) and its retry were
+    refused 422 and charged: the first create remembered the body with its whitespace."""
+    key = str(uuid.uuid4())
+    headers = {"X-Master-Key": owner.key, "Content-Type": "application/json"}
+    first = api.post("/v3/b", bodies[0], {**headers, "Idempotency-Key": key})
+    assert first.status == 200, first.body
+    before = account_state(api, owner)
+    again = api.post("/v3/b", bodies[1], {**headers, "Idempotency-Key": key})
+    assert (again.status, again.header("Idempotent-Replayed")) == (200, "true"), again.body
+    assert again.json() == first.json() == {**first.json(), "record": {"order": 1}}
+    assert account_state(api, owner) == before  # neither charged nor a second bin
+
+
+def test_parallel_retries_with_a_trailing_newline_make_one_bin_charged_once(api, owner):
+    key = str(uuid.uuid4())
+    headers = {
+        "X-Master-Key": owner.key,
+        "Content-Type": "application/json",
+        "Idempotency-Key": key,
+    }
+    before = account_state(api, owner)
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        replies = list(pool.map(lambda _: api.post("/v3/b", b'{"order":1}\n', headers), range(12)))
+    assert [r.status for r in replies] == [200] * 12
+    assert len({r.json()["metadata"]["id"] for r in replies}) == 1
+    assert account_state(api, owner) == (before[0] - 1, before[1] + 1)

@@ -76,7 +76,7 @@ def test_a_failing_test_operation_is_409_and_changes_nothing(api, owner, bin_id)
     reply = patch(api, owner, bin_id, JSON_PATCH, operations)
     assert (reply.status, reply.json()) == (
         409,
-        {"message": "JSON Patch test failed: 0 is not equal to tested value 1"},
+        {"message": "JSON Patch test failed: the value at /n is not 1"},
     )
     assert latest(api, owner, bin_id) == RECORD
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import re
 from typing import Any, overload
 
@@ -63,12 +62,21 @@ def require_json_content_type(value: str | None) -> None:
         raise InvalidRequest(CONTENT_TYPE_MESSAGE)
 
 
+VERSION_INVALID = "Bin version is invalid"
+
+
 def parse_version(value: str | None) -> int | None:
     """``None`` or ``latest`` → None (the latest record); digits → that version number."""
     if value is None or value == "latest":
         return None
+    return parse_version_number(value)
+
+
+def parse_version_number(value: str) -> int:
+    """A version number in a path (a read, a restore, a history cursor): ASCII digits only
+    (``¹``, ``٣`` or ``３`` are digits to Python, not to a client), else 400."""
     if not value.isascii() or not value.isdigit():
-        raise InvalidRequest("Bin version is invalid")
+        raise InvalidRequest(VERSION_INVALID)
     digits = value.lstrip("0") or "0"
     # Anything longer than 18 digits is beyond any history: answer 404, never parse a huge int.
     return int(digits) if len(digits) <= 18 else VERSION_BEYOND_ANY
@@ -83,9 +91,12 @@ def _reject_constant(name: str) -> None:
 
 
 class BigNumber(float):
-    """A JSON number beyond what a double holds (``1e400``, an integer of thousands of digits),
-    read back from a stored record: it compares as ±infinity (as JavaScript reads it), and
-    ``to_json`` writes it back exactly as it was sent."""
+    """A JSON number that a double does not write back as it was sent, read from a stored
+    record or a patch: beyond a double's range (``1e400``, an integer of thousands of digits;
+    it compares as ±infinity, as JavaScript reads it), with more digits than a double holds
+    (``3.14159265358979323846264``), or written otherwise (``1E5``, ``1.50``; it compares as
+    the nearest double). ``to_json(..., exact=True)`` writes it back exactly as it was sent.
+    Immutable: a copy is itself."""
 
     __slots__ = ("text",)
     text: str
@@ -98,14 +109,41 @@ class BigNumber(float):
     def __repr__(self) -> str:
         return self.text
 
+    def __reduce__(self):
+        return (BigNumber, (self.text,))
 
-def _exact_float(text: str) -> float:
+    def __copy__(self) -> BigNumber:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> BigNumber:
+        return self
+
+
+class NumberLog:
+    """Told by ``loads_exact`` when a parse kept a number as ``BigNumber``: only then must the
+    value be written back by the exact (slower) path of ``to_json``."""
+
+    __slots__ = ("kept",)
+
+    def __init__(self) -> None:
+        self.kept = False
+
+
+def _exact_float(text: str, log: NumberLog | None = None) -> float:
     number = float(text)
-    return BigNumber(text) if number in (math.inf, -math.inf) else number
+    if repr(number) == text:
+        return number
+    if log is not None:
+        log.kept = True
+    return BigNumber(text)
 
 
-def _exact_int(text: str) -> int | float:
-    return int(text) if len(text) <= INT_DIGITS else BigNumber(text)
+def _exact_int(text: str, log: NumberLog | None = None) -> int | float:
+    if len(text) <= INT_DIGITS:
+        return int(text)
+    if log is not None:
+        log.kept = True
+    return BigNumber(text)
 
 
 def _float_beyond_int_digits(text: str) -> int | float:
@@ -125,10 +163,17 @@ def loads(text: str | bytes) -> object:
         return json.loads(text, parse_constant=_reject_constant, parse_int=_float_beyond_int_digits)
 
 
-def loads_exact(data: bytes) -> object:
-    """A stored record (valid JSON) parsed so that writing it back keeps every number: those
-    beyond a double's range become ``BigNumber``. For JSONPath answers."""
-    return json.loads(data, parse_float=_exact_float, parse_int=_exact_int)
+def loads_exact(data: bytes, numbers: NumberLog | None = None) -> object:
+    """JSON (a stored record, a patch) parsed so that writing it back keeps every number as it
+    was written: those a double does not write back so become ``BigNumber`` (and ``numbers``,
+    when given, is told). For JSONPath answers and patches."""
+    if numbers is None:
+        return json.loads(data, parse_float=_exact_float, parse_int=_exact_int)
+    return json.loads(
+        data,
+        parse_float=lambda text: _exact_float(text, numbers),
+        parse_int=lambda text: _exact_int(text, numbers),
+    )
 
 
 _CONTAINERS = frozenset({dict, list})
@@ -232,11 +277,15 @@ def uploaded_file(content_type: str | None, body: bytes) -> bytes:
 COMPACT = (",", ":")
 
 
-def to_json(value: object) -> str:
+def to_json(value: object, exact: bool = False) -> str:
     """Compact JSON that is always valid UTF-8 and valid JSON: a lone surrogate (which JSON may
     carry in a record, as ``\\ud800``) is escaped instead of breaking the answer, and a number
-    beyond a double's range (``BigNumber``) is written as it was sent, never as ``Infinity``."""
+    beyond a double's range (``BigNumber``) is written as it was sent, never as ``Infinity``.
+    ``exact``: the value holds ``BigNumber``s within a double's range too (``NumberLog``), and
+    every one is written as it was sent."""
     try:
+        if exact:
+            raise ValueError("numbers to write as sent")
         text = json.dumps(value, ensure_ascii=False, separators=COMPACT, allow_nan=False)
     except ValueError:
         text = _exact(value, ensure_ascii=False)

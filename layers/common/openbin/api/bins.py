@@ -49,13 +49,14 @@ def created_answer(result: BinWritten) -> str:
         metadata["name"] = bin.name
     if bin.collection_id is not None:
         metadata["collectionId"] = bin.collection_id
+    assert result.record_json is not None  # a create's caller sent the record
     return embedded("record", result.record_json, metadata)
 
 
 def read_answer(result: BinRead) -> str:
     """``{"record": ..., "metadata": ...}``, ``{"records": [...], ...}`` or the bare record."""
     if result.matches is not None:
-        key, payload = "records", to_json(result.matches)
+        key, payload = "records", to_json(result.matches, result.exact)
     else:
         key, payload = "record", result.record_json or ""
     if not result.meta:
@@ -64,9 +65,13 @@ def read_answer(result: BinRead) -> str:
 
 
 def updated_answer(result: BinWritten) -> str:
+    """``{"record": ..., "metadata": ...}``; without ``record`` for a caller that may not read
+    the record (docs/API.md §3.9)."""
     metadata: dict = {"parentId": result.bin.bin_id, "private": result.bin.private}
     if result.version is not None:
         metadata["version"] = result.version
+    if result.record_json is None:
+        return to_json({"metadata": metadata})
     return embedded("record", result.record_json, metadata)
 
 

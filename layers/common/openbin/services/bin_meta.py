@@ -12,7 +12,7 @@ from openbin.services.auth import Credentials
 from openbin.services.gate import BIN_NOT_FOUND, open_bin
 from openbin.storage import Storage
 from openbin.storage.bins import RevisionConflict
-from openbin.validation import check_bin_name, parse_bool
+from openbin.validation import check_bin_name, parse_bool, parse_version_number
 
 
 class VersionInfo(msgspec.Struct, frozen=True):
@@ -48,9 +48,7 @@ class BinMetaService:
         bin = opened.bin
         top = bin.latest_version
         if before is not None:
-            if not before.isdigit():
-                raise InvalidRequest("Bin version is invalid")
-            top = min(top, int(before) - 1)
+            top = min(top, parse_version_number(before) - 1)
         if top < 0:
             return []
         low = max(0, top - HISTORY_PAGE + 1)

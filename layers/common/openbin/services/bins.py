@@ -4,18 +4,17 @@ ID shape → key → resource → permission → allowance → headers and body 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import re
 from collections.abc import Callable
 
 import msgspec
 
-from openbin import clock, ids, retry
+from openbin import clock, ids, patching, retry
 from openbin.clock import now_iso
 from openbin.errors import (
     UNAVAILABLE,
-    Conflict,
     InvalidRequest,
     KeyReused,
     NotAllowed,
@@ -44,19 +43,20 @@ from openbin.services.gate import (
     open_bin,
     refusals_charged,
 )
-from openbin.storage import Storage
+from openbin.storage import FAILURES, Storage
 from openbin.storage.batch import Wanted
 from openbin.storage.bins import AccountChanged, Charge, RevisionConflict
 from openbin.storage.idempotency import AlreadyCreated
 from openbin.validation import (
     IDEMPOTENCY_KEY_MESSAGE,
+    NumberLog,
     check_bin_name,
-    depth_within,
     is_idempotency_key,
     loads_exact,
     parse_bool,
     parse_record,
     parse_version,
+    parse_version_number,
     record_bytes,
     require_json_content_type,
     to_json,
@@ -109,10 +109,9 @@ class PatchRequest(msgspec.Struct):
     if_match: str | None = None
 
 
-MERGE_PATCH = "application/merge-patch+json"
-JSON_PATCH = "application/json-patch+json"
 PATCH_TYPES_MESSAGE = (
-    f"You need to pass Content-Type set to {MERGE_PATCH} (RFC 7396) or {JSON_PATCH} (RFC 6902)"
+    f"You need to pass Content-Type set to {patching.MERGE_PATCH} (RFC 7396) "
+    f"or {patching.JSON_PATCH} (RFC 6902)"
 )
 
 
@@ -125,10 +124,11 @@ class CheckedCreate(msgspec.Struct, frozen=True):
 
 class BinWritten(msgspec.Struct, frozen=True):
     """A create or an update: the bin (as it was before an update), the record as sent, and the
-    version an update made (None: none was)."""
+    version an update made (None: none was). ``record_json`` None: the caller may not read the
+    record (an access key without ``read`` that patched or restored it) and is not shown it."""
 
     bin: Bin
-    record_json: str
+    record_json: str | None
     version: int | None = None
     etag: str = ""  # of the record as written
     replayed: bool = False  # a create's first answer, given again for its Idempotency-Key
@@ -142,6 +142,7 @@ class BinRead(msgspec.Struct, frozen=True):
     version: int | None
     record_json: str | None = None
     matches: list | None = None
+    exact: bool = False  # the matches hold numbers to write as sent (validation.NumberLog)
     meta: bool = True
     etag: str = ""
     not_modified: bool = False  # If-None-Match named this ETag: no record was loaded
@@ -164,6 +165,11 @@ KEY_REUSED = (
 )
 
 
+class Stale(Exception):
+    """What a write was about to be made from changed under it (a restored version's record
+    removed by a concurrent delete of the history): read the bin again and start over."""
+
+
 class KeyTaken(Exception):
     """A concurrent create took this create's Idempotency-Key first; ``charged``: this request
     was charged on its own before its write."""
@@ -173,14 +179,16 @@ class KeyTaken(Exception):
         self.charged = charged
 
 
-def request_hash(request: CreateRequest, record: bytes) -> str:
+def request_hash(request: CreateRequest, record: bytes, as_sent: bool = False) -> str:
     """What makes two creates "the same request" for an Idempotency-Key: the route, the
-    X-Bin-Private, X-Bin-Name and X-Collection-Id headers as sent, and the record's bytes (an
-    XL bin's file part, whatever the multipart boundary)."""
+    X-Bin-Private, X-Bin-Name and X-Collection-Id headers as sent, and the record's bytes
+    without surrounding whitespace (an XL bin's file part, whatever the multipart boundary).
+    ``as_sent``: with the whitespace, as creates remembered their request before 2026-12."""
     head = json.dumps(
         ["xl" if request.xl else "b", request.private, request.name, request.collection_id]
     )
-    return hashlib.sha256(head.encode() + b"\n" + record).hexdigest()
+    body = record if as_sent else record_bytes(record)
+    return hashlib.sha256(head.encode() + b"\n" + body).hexdigest()
 
 
 def etag_of(bin: Bin, version: int | None = None, stored: Version | None = None) -> str:
@@ -319,8 +327,11 @@ class BinService:
             except InvalidRequest:
                 record = b""  # no file part: not the request that made the bin
         else:
-            record = record_bytes(request.body)
-        if request_hash(request, record) != remembered.request_hash:
+            record = request.body
+        if remembered.request_hash not in (
+            request_hash(request, record),
+            request_hash(request, record, as_sent=True),
+        ):
             if not charged:
                 auth.charge(storage, account_id, self.settings)
             raise KeyReused(KEY_REUSED)
@@ -330,7 +341,8 @@ class BinService:
             else:
                 auth.requests_remaining.set(account.requests_remaining)
         bin = remembered.bin
-        return BinWritten(bin, record.decode("utf-8"), etag=etag_of(bin), replayed=True)
+        text = record_bytes(record).decode("utf-8")
+        return BinWritten(bin, text, etag=etag_of(bin), replayed=True)
 
     def _check_create(
         self,
@@ -408,7 +420,11 @@ class BinService:
         if size > self.settings.record_limit(plan):
             raise NotAllowed(size_limit_message(plan))
 
-    def _check_schema(self, collection: Collection | None, value: object, size: int) -> None:
+    def _check_schema(
+        self, collection: Collection | None, value: object, size: int, quote: bool = True
+    ) -> None:
+        """``quote`` False: the refusal names where and which rule, never a value (for a
+        caller that may not read the record, whose values it did not all send)."""
         if collection is None or not collection.schema_doc_id:
             return
         doc: SchemaDoc | None = self.storage.schema_docs.get(collection.schema_doc_id)
@@ -416,7 +432,7 @@ class BinService:
             return
         from openbin import schemas
 
-        schemas.validate(doc, value, size)
+        schemas.validate(doc, value, size, quote)
 
     # -- read -------------------------------------------------------------------------------
     def read(self, request: ReadRequest) -> BinRead:
@@ -442,13 +458,16 @@ class BinService:
         if request.json_path is not None:
             from openbin import jsonpath
 
+            numbers = NumberLog()
             matches = jsonpath.query(
-                loads_exact(data),
+                loads_exact(data, numbers),
                 request.json_path,
                 self.settings.jsonpath_max_length,
                 self.settings.jsonpath_base_steps,
             )
-            return BinRead(bin, version, matches=matches, meta=meta, etag=tag)
+            return BinRead(
+                bin, version, matches=matches, exact=numbers.kept, meta=meta, etag=tag
+            )
         return BinRead(bin, version, record_json=data.decode("utf-8"), meta=meta, etag=tag)
 
     @staticmethod
@@ -507,7 +526,7 @@ class BinService:
         return open_bin(self.storage, credentials, bin_id, auth.UPDATE, version, defer_charge=True)
 
     @staticmethod
-    def _written(bin: Bin, text: str, written: Written) -> BinWritten:
+    def _written(bin: Bin, text: str | None, written: Written) -> BinWritten:
         """The answer of a write that replaced the latest record, with its new ETag."""
         return BinWritten(bin, text, written.version, f'"{written.revision}"')
 
@@ -517,24 +536,55 @@ class BinService:
     ) -> BinWritten:
         """Make version n's record the latest again, as a new version (history is never
         rewritten), with PUT's keys, permission and checks (the plan and the collection's
-        schema as they are now)."""
+        schema as they are now). The write is conditional on the bin's revision, and a writer
+        that loses finds version n again in what won: a history deleted meanwhile is never
+        brought back."""
         storage = self.storage
-        number = int(version_text) if version_text.isdigit() else None
+        try:
+            number: int | None = parse_version_number(version_text)
+        except InvalidRequest:
+            number = None  # refused after the key and the bin, in the contract's order
         opened = self._open_for_write(credentials, bin_id, number)
         with refusals_charged(opened):
-            bin = opened.bin
+            first = opened.bin
             if number is None:
                 raise InvalidRequest("Bin version is invalid")
-            self._check_if_match(bin, if_match)
-            data = storage.records.load(self._record_at(bin, number, opened.version))
-            in_collection = bin.collection_id is not None
-            value, text = parse_record(data, self.settings.max_json_depth, in_collection)
-            self._check_size(len(data), opened.owner_plan)
-            collection = storage.collections.get(bin.collection_id) if bin.collection_id else None
-            self._check_schema(collection, value, len(data))
+            self._check_if_match(first, if_match)
+            may_read = opened.may_read
+            restored: list[tuple[Bin, str | None]] = []
+
+            def restore_onto(current: Bin) -> bytes:
+                assert number is not None
+                if current.revision == first.revision:
+                    stored = opened.version
+                elif number < current.latest_version:
+                    stored = storage.bins.get_version(bin_id, number)
+                else:
+                    stored = None
+                ref = self._record_at(current, number, stored)
+                try:
+                    data = storage.records.load(ref)
+                except FAILURES:
+                    latest = storage.bins.get(bin_id)
+                    if latest is None or latest.revision != current.revision:
+                        raise Stale() from None  # removed by the change that made it stale
+                    raise
+                in_collection = current.collection_id is not None
+                value, text = parse_record(data, self.settings.max_json_depth, in_collection)
+                self._check_size(len(data), opened.owner_plan)
+                collection = (
+                    storage.collections.get(current.collection_id)
+                    if current.collection_id
+                    else None
+                )
+                self._check_schema(collection, value, len(data), may_read)
+                restored.append((current, text if may_read else None))
+                return data
+
             strict = if_match is not None
-            written = self.write(bin_id, data, True, bin, strict, opened.deferred)
-            return self._written(bin, text, written)
+            written = self.write(bin_id, restore_onto, True, first, strict, opened.deferred)
+            current, text = restored[-1]
+            return self._written(current, text, written)
 
     # -- patch ------------------------------------------------------------------------------
     def patch(self, request: PatchRequest) -> BinWritten:
@@ -547,25 +597,44 @@ class BinService:
             return self._patch(request, opened)
 
     def _patch(self, request: PatchRequest, opened: OpenedBin) -> BinWritten:
-        storage = self.storage
+        storage, settings = self.storage, self.settings
         bin = opened.bin
         self._check_if_match(bin, request.if_match)
         media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
-        if media_type not in (MERGE_PATCH, JSON_PATCH):
+        if media_type not in (patching.MERGE_PATCH, patching.JSON_PATCH):
             raise UnsupportedMediaType(PATCH_TYPES_MESSAGE)
         asked = parse_bool("X-Bin-Versioning", request.versioning, None)
-        apply = _patcher(media_type, request.body, self.settings.max_json_depth)
+        may_read = opened.may_read
+        numbers = NumberLog()
+        document = patching.parse(request.body, settings.max_json_depth, numbers)
+        plan = opened.owner_plan
+        apply: patching.Patch
+        if media_type == patching.MERGE_PATCH:
+            apply = functools.partial(patching.merge_patch, patch=document)
+        else:
+            bounds = patching.Bounds(
+                settings.record_limit(plan), settings.max_json_depth, settings.jsonpath_base_steps
+            )
+            operations = patching.json_patch(document, may_read)
+            apply = patching.json_patcher(operations, bounds, len(request.body))
         versioned = _versioned(bin, asked, opened.by_owner_master_key)
         collection = storage.collections.get(bin.collection_id) if bin.collection_id else None
-        applied: list[tuple[Bin, str]] = []  # (the bin as patched, the record's text)
+        applied: list[tuple[Bin, str | None]] = []  # (the bin as patched, the record's text)
 
         def patched(current: Bin) -> bytes:
-            data = to_json(apply(loads_exact(storage.records.load(current.record)))).encode()
+            stored = NumberLog()
+            record = loads_exact(storage.records.load(current.record), stored)
+            try:
+                result = apply(record)
+            except patching.TooLarge:
+                raise NotAllowed(size_limit_message(plan)) from None
+            exact = numbers.kept or stored.kept  # numbers a double does not write back as sent
+            data = to_json(result, exact).encode()
             schema = collection is not None and bool(collection.schema_doc_id)
-            value, text = parse_record(data, self.settings.max_json_depth, schema)
-            self._check_size(len(data), opened.owner_plan)
-            self._check_schema(collection, value, len(data))
-            applied.append((current, text))
+            value, text = parse_record(data, settings.max_json_depth, schema)
+            self._check_size(len(data), plan)
+            self._check_schema(collection, value, len(data), may_read)
+            applied.append((current, text if may_read else None))
             return data
 
         strict = request.if_match is not None
@@ -615,7 +684,13 @@ class BinService:
                     storage.records.discard(record)
                 raise NotFound(BIN_NOT_FOUND)
             if make is not None:
-                record = storage.records.save(bin_id, make(bin))
+                try:
+                    record = storage.records.save(bin_id, make(bin))
+                except Stale:
+                    if strict:  # the state its If-Match named is gone
+                        raise PreconditionFailed(PRECONDITION_FAILED) from None
+                    bin = None  # read it again
+                    continue
             assert record is not None
             revision = ids.new_revision()
             charge = deferred.in_transaction() if deferred is not None else None
@@ -709,55 +784,3 @@ def _versioned(bin: Bin, asked: bool | None, by_owner_master_key: bool) -> bool:
     if bin.private:
         return bool(asked)
     return not (asked is False and by_owner_master_key)
-
-
-def _patcher(media_type: str, body: bytes, max_depth: int):
-    """The function a PATCH body stands for: record -> patched record (the body is parsed,
-    and a JSON Patch's operations checked, once)."""
-    try:
-        document = loads_exact(body)
-    except (ValueError, RecursionError):
-        raise InvalidRequest("Invalid JSON provided") from None
-    if isinstance(document, (dict, list)) and not depth_within(document, max_depth):
-        raise InvalidRequest(f"JSON nesting is too deep (at most {max_depth} levels)")
-    if media_type == MERGE_PATCH:
-        return lambda record: merge_patch(record, document)
-    import jsonpatch
-
-    if not isinstance(document, list):
-        raise InvalidRequest("Invalid JSON Patch document: it must be an array of operations")
-    try:
-        patch = jsonpatch.JsonPatch(document)  # checks every operation's shape
-    except (
-        jsonpatch.JsonPatchException,
-        jsonpatch.JsonPointerException,
-        TypeError,
-        AttributeError,
-        KeyError,
-    ) as error:
-        raise InvalidRequest(f"Invalid JSON Patch document: {error}") from None
-
-    def apply(record):
-        try:
-            return patch.apply(record)
-        except jsonpatch.JsonPatchTestFailed as failed:  # without the Python types it names
-            reason = re.sub(r" \(<class '[^']*'>\)", "", str(failed))
-            raise Conflict(f"JSON Patch test failed: {reason}") from None
-        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
-            raise InvalidRequest(f"JSON Patch cannot be applied: {error}") from None
-
-    return apply
-
-
-def merge_patch(target, patch):
-    """RFC 7396: a patch that is an object merges into the target member by member (null
-    removes one); anything else replaces the target."""
-    if not isinstance(patch, dict):
-        return patch
-    merged = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = merge_patch(merged.get(key), value)
-    return merged
