@@ -99,8 +99,31 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture
-def http_api(server) -> HttpApi:
-    return HttpApi(server)
+def http_api(request, server) -> HttpApi:
+    """HTTP against ``openbin serve``; a call its functions' policies refused fails the test
+    (the server reports each IAM refusal on its output)."""
+    before = len(server.denied)
+    yield HttpApi(server)
+    new = server.denied[before:]
+    if request.node.get_closest_marker("access_denied") is None:
+        assert not new, f"IAM refused a function's call: {new}"
+
+
+@pytest.fixture(autouse=True)
+def access_denied_fails_the_test(request):
+    """Every AWS call of a function's code is checked against its policy (openbin_cli.iam); a
+    refusal fails the test, even one the code swallowed (least privilege, proved by every
+    test, not by one recorded path)."""
+    from openbin_cli import iam
+
+    enforced = iam.policies()
+    before = len(enforced.denials) if enforced else 0
+    yield
+    enforced = iam.policies()
+    if enforced is None or request.node.get_closest_marker("access_denied") is not None:
+        return
+    new = enforced.denials[before:]
+    assert not new, f"IAM refused a function's call: {new}"
 
 
 @pytest.fixture(params=["handler", "http"])

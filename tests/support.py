@@ -214,6 +214,7 @@ class ServerProcess:
         self.url = ""
         self.banner: list[str] = []
         self.output: list[deque[str]] = []  # the last lines of stdout and stderr, once started
+        self.denied: list[str] = []  # every IAM refusal the server reported (openbin_cli.iam)
 
     def start(self, timeout: float = 60) -> ServerProcess:
         env = {**os.environ, **self.env}
@@ -261,11 +262,12 @@ class ServerProcess:
             self.output.append(kept)
             threading.Thread(target=self._read, args=(stream, kept), daemon=True).start()
 
-    @staticmethod
-    def _read(stream, kept: deque[str]) -> None:
+    def _read(self, stream, kept: deque[str]) -> None:
         try:
             for line in stream:
                 kept.append(line)
+                if line.startswith("openbin: IAM denied"):
+                    self.denied.append(line.strip())
         except (OSError, ValueError):  # closed by stop()
             pass
 

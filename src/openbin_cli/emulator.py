@@ -33,6 +33,7 @@ import boto3
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
+from openbin_cli import conflicts, iam
 from openbin_cli import journal as journal_format
 from openbin_cli.template import Template
 
@@ -111,10 +112,32 @@ class Pauses:
 PERSISTENCE = Pauses()
 
 
+def _key_names(table_name: str) -> tuple[str, ...] | None:
+    table = _dynamodb_backend().tables.get(table_name)
+    if table is None:
+        return None
+    return (
+        (table.hash_key_attr, table.range_key_attr)
+        if table.range_key_attr
+        else (table.hash_key_attr,)
+    )
+
+
 def _serialised_process_request(self, request):
     if getattr(_skip, "next", False):
         _skip.next = False
         return None
+    held = conflicts.before(request, _key_names)
+    if isinstance(held, tuple):  # collided with a transaction in flight, as on AWS
+        return held
+    try:
+        return _process(self, request)
+    finally:
+        if held is not None:
+            held.release()
+
+
+def _process(self, request):
     with CALL_LOCK:
         response = _original_process_request(self, request)
         if (_persisted or _indexed) and request.method in ("PUT", "POST", "DELETE"):
@@ -690,6 +713,7 @@ class LocalAWS:
         os.environ.update(FAKE_CREDENTIALS)
         self._mock = mock_aws()
         self._mock.start()
+        iam.enforce(self.template, self.names)
         self.db = boto3.client("dynamodb", region_name=REGION)
         self.s3 = boto3.client("s3", region_name=REGION)
         self._create_resources()

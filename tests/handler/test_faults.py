@@ -25,7 +25,6 @@ from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
 from openbin import storage as storage_module
-from openbin.storage import dynamo
 from openbin_cli.emulator import skip_next_request
 
 pytestmark = pytest.mark.fresh_world  # the invariants scan every table and object
@@ -83,7 +82,7 @@ def faults(aws, monkeypatch):
         "time",
         types.SimpleNamespace(sleep=lambda s: None, time=__import__("time").time),
     )
-    monkeypatch.setattr(dynamo, "backoff", lambda attempt: None)
+    monkeypatch.setattr("openbin.retry.time.sleep", lambda seconds: None)
     os.environ["OPENBIN_INLINE_RECORD_LIMIT"] = "4096"
     storage_module.reset()
     storage = storage_module.get_storage()

@@ -1,69 +1,25 @@
-"""Least privilege, checked by use: every AWS call the functions make, recorded through the real
-handlers, is allowed by the function's own policy in template.yaml."""
+"""Least privilege, proved by the enforced runtime (openbin_cli.iam): every AWS call a function
+makes is checked against its own policy in template.yaml, in every test. Here a scenario that
+drives every route's storage paths shows that every grant of the template is needed by some call
+that no other grant covers (so taking any one away fails that call with AccessDenied), and that
+taking one away does fail its route."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from openbin.clock import now_iso
 from openbin.keys import generate_key, hash_key
 from openbin.models import KeyRecord
 from openbin.storage import batch
-from tests.infrastructure.test_settings_template import as_list, getatt_name, statements
+from openbin_cli import iam
 from tests.support import Reply
 
-TRANSACT_PARTS = {
-    "Put": "PutItem",
-    "Update": "UpdateItem",
-    "Delete": "DeleteItem",
-    "ConditionCheck": "ConditionCheckItem",
-}
 
-
-def allowed(template, function: str) -> set[tuple[str, str]]:
-    """(action, resource) pairs the function's statements allow; the resource is a logical id,
-    suffixed with /index/* or /records/* where the ARN says so."""
-    out = set()
-    for statement in statements(template.resources[function]):
-        if statement["Effect"] != "Allow":
-            continue
-        for action in as_list(statement["Action"]):
-            for resource in as_list(statement["Resource"]):
-                name = getatt_name(resource)
-                if isinstance(resource, dict) and "Fn::Sub" in resource:
-                    name += resource["Fn::Sub"].split("}", 1)[1]
-                out.add((action, name))
-    return out
-
-
-def is_allowed(call: tuple[str, str], grants: set[tuple[str, str]]) -> bool:
-    action, resource = call
-    for granted_action, granted in grants:
-        if granted_action != action:
-            continue
-        if granted == resource:
-            return True
-        if granted.endswith("/*") and resource.startswith(granted[:-1]):
-            return True
-    return False
-
-
-def test_policies_allow_every_call_the_functions_make(
-    template, handler_api, aws, storage, monkeypatch
-):
-    from botocore.client import BaseClient
-
-    recorder = CallRecorder(aws)
-    make_api_call = BaseClient._make_api_call
-    functions_running = []
-
-    def record(client, operation, params):  # every call of every client the functions use
-        if functions_running:
-            recorder(client, operation, params)
-        return make_api_call(client, operation, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", record)
-
+def scenario(handler_api, storage, monkeypatch):
+    """(function, step) pairs: a request through each route's storage paths, in order."""
     account = handler_api.account(plan="pro")
     collection = handler_api.collection(account, schema={"type": "object"})
     big = {"rows": [{"n": i, "text": f"row {i} " + "x" * (i % 97)} for i in range(6000)]}
@@ -87,6 +43,7 @@ def test_policies_allow_every_call_the_functions_make(
         made["xl"] = reply.json()["record"]
         return reply
 
+    made["reader"] = handler_api.access_key(account, "read")
     legacy = generate_key()  # a key without its account in it: reads the key's create again
     storage.keys.put(KeyRecord(hash_key(legacy), account.account_id, "master", now_iso()))
 
@@ -118,7 +75,7 @@ def test_policies_allow_every_call_the_functions_make(
         handler_api.invocations[:] = ["UsageLogWriterFunction"]
         return Reply(200, {}, b"")
 
-    steps = [
+    return [
         ("CreateBinFunction", create),
         ("CreateBinFunction", idempotent(account.key)),  # takes the key
         ("CreateBinFunction", idempotent(account.key)),  # a replay
@@ -211,24 +168,158 @@ def test_policies_allow_every_call_the_functions_make(
         ("UsageLogWriterFunction", file_usage_lines),
         ("UsageFunction", lambda: handler_api.get("/v3/l", key)),
         ("UsageFunction", lambda: handler_api.get(f"/v3/l/{datetime.now(UTC):%d-%m-%Y}", key)),
+        *master_key_routes(handler_api, account, made),
+        *refusals_with_a_recognised_key(handler_api, account, made),
         ("RouteNotFoundFunction", lambda: handler_api.get("/v3/nothing")),
         ("ConsoleFunction", lambda: handler_api.get("/")),
     ]
+
+
+def master_key_routes(api, account, made: dict) -> list:
+    """Collections, schema docs, access keys and usage: each route once."""
+    key = {"X-Master-Key": account.key}
+    json_type = {"Content-Type": "application/json"}
+
+    def remember(name: str, reply, path=("record",)):
+        value = reply.json()
+        for part in path:
+            value = value[part]
+        made[name] = value
+        return reply
+
+    return [
+        (
+            "CollectionsFunction",
+            lambda: remember("c", api.post("/v3/c", None, {**key, "X-Collection-Name": "c"})),
+        ),
+        ("CollectionsFunction", lambda: api.get("/v3/c", key)),
+        (
+            "CollectionsFunction",
+            lambda: api.request(
+                "PUT", f"/v3/c/{made['c']}/meta/name", {**key, "X-Collection-Name": "d"}
+            ),
+        ),
+        ("CollectionsFunction", lambda: api.get(f"/v3/c/{made['c']}/bins", key)),
+        ("CollectionsFunction", lambda: api.get("/v3/c/uncategorized/bins", key)),
+        (
+            "SchemaDocsFunction",
+            lambda: remember(
+                "s",
+                api.post(
+                    "/v3/s", {"type": "object"}, {**key, **json_type, "X-Schema-Doc-Name": "s"}
+                ),
+                ("metadata", "id"),
+            ),
+        ),
+        ("SchemaDocsFunction", lambda: api.get(f"/v3/s/{made['s']}", key)),
+        (
+            "SchemaDocsFunction",
+            lambda: api.request(
+                "PUT", f"/v3/s/{made['s']}", {**key, **json_type}, {"type": "object", "title": "t"}
+            ),
+        ),
+        (
+            "SchemaDocsFunction",
+            lambda: api.request(
+                "PUT", f"/v3/s/{made['s']}/meta/name", {**key, "X-Schema-Doc-Name": "t"}
+            ),
+        ),
+        (
+            "CollectionsFunction",
+            lambda: api.request(
+                "PUT", f"/v3/c/{made['c']}/schemadoc/add", {**key, "X-Schema-Doc-Id": made["s"]}
+            ),
+        ),
+        (
+            "CreateBinFunction",
+            lambda: api.post("/v3/b", {"in": "c"}, {**key, "X-Collection-Id": made["c"]}),
+        ),
+        (
+            "CollectionsFunction",
+            lambda: api.request("PUT", f"/v3/c/{made['c']}/schemadoc/remove", key),
+        ),
+        (
+            "AccessKeysFunction",
+            lambda: remember(
+                "a",
+                api.post(
+                    "/v3/a", {"bins": {"read": True}}, {**key, **json_type, "X-Key-Name": "k"}
+                ),
+                ("accessKeyId",),
+            ),
+        ),
+        ("AccessKeysFunction", lambda: api.get("/v3/a", key)),
+        ("AccessKeysFunction", lambda: api.request("DELETE", f"/v3/a/{made['a']}", key)),
+        ("UsageFunction", lambda: api.get("/v3/usage", key)),
+    ]
+
+
+def refusals_with_a_recognised_key(api, account, made: dict) -> list:
+    """Refusals before any charge still say what the key's account has left: each function
+    reads the account (X-Requests-Remaining on a 404 or a permission refused)."""
+    key = {"X-Master-Key": account.key}
+    nowhere = "000000000000000000000000"
+
+    def refused(status: int, call):
+        def step():
+            reply = call()
+            assert reply.status == status, reply.body
+            assert reply.header("X-Requests-Remaining") is not None
+            return Reply(200, {}, b"")
+
+        return step
+
+    return [
+        ("ReadBinFunction", refused(404, lambda: api.get(f"/v3/b/{nowhere}", key))),
+        (
+            "UpdateBinFunction",
+            refused(404, lambda: api.request("PUT", f"/v3/b/{nowhere}", key, {"a": 1})),
+        ),
+        ("DeleteBinFunction", refused(404, lambda: api.request("DELETE", f"/v3/b/{nowhere}", key))),
+        ("BinMetaFunction", refused(404, lambda: api.get(f"/v3/b/{nowhere}/versions/count", key))),
+        ("CollectionsFunction", refused(404, lambda: api.get(f"/v3/c/{nowhere}/bins", key))),
+        ("SchemaDocsFunction", refused(404, lambda: api.get(f"/v3/s/{nowhere}", key))),
+        (
+            "AccessKeysFunction",
+            refused(404, lambda: api.request("DELETE", f"/v3/a/{nowhere}", key)),
+        ),
+        (
+            "CreateBinFunction",
+            refused(403, lambda: api.post("/v3/b", {"a": 1}, {"X-Access-Key": made["reader"]})),
+        ),
+        ("UsageFunction", refused(404, lambda: api.get("/v3/l/01-01-2001", key))),
+    ]
+
+
+def run(scenario_steps, template, handler_api) -> dict[str, set[str]]:
+    """Run the steps; every one must succeed under the enforced policies. (action, logical
+    resource) of each call, by function."""
     seen: dict[str, set[str]] = {}
-    for function, step in steps:
+    enforced = iam.policies()
+    assert enforced is not None
+    for function, step in scenario_steps:
         if function not in template.functions:
             continue  # a route this template does not have (yet)
-        recorder.calls.clear()
         handler_api.invocations.clear()
-        functions_running.append(function)
-        reply = step()
-        functions_running.clear()
+        enforced.recorded = set()
+        try:
+            reply = step()
+        finally:
+            calls, enforced.recorded = enforced.recorded, None
         assert reply.status == (404 if function == "RouteNotFoundFunction" else 200), reply.body
         assert handler_api.invocations == [function]
-        grants = allowed(template, function)
-        refused = [call for call in recorder.calls if not is_allowed(call, grants)]
-        assert refused == [], function
-        seen.setdefault(function, set()).update(f"{a} {r.split('/')[0]}" for a, r in recorder.calls)
+        seen.setdefault(function, set()).update(
+            f"{action} {resource.split('/')[0]}" for _, action, resource, _ in calls
+        )
+        RECORDED.update(calls)
+    return seen
+
+
+RECORDED: set[tuple[str, str, str, str | None]] = set()
+
+
+def test_every_call_of_every_route_is_allowed(template, handler_api, aws, storage, monkeypatch):
+    seen = run(scenario(handler_api, storage, monkeypatch), template, handler_api)
     assert {"CreateBinFunction", "ReadBinFunction", "RouteNotFoundFunction"} <= set(seen)
     assert seen["RouteNotFoundFunction"] == set()  # touches no storage
     assert seen["ConsoleFunction"] == set()  # static files: the page calls the API itself
@@ -243,53 +334,147 @@ def test_policies_allow_every_call_the_functions_make(
     assert "s3:GetObject RecordsBucket" in seen["UpdateBinFunction"]  # a PATCH of a large record
     assert seen["UsageLogWriterFunction"] == {"s3:PutObject RecordsBucket"}
     assert {"s3:ListBucket RecordsBucket", "s3:GetObject RecordsBucket"} <= seen["UsageFunction"]
-    if "UpdateBinFunction" in seen:
-        assert {"dynamodb:PutItem VersionsTable", "s3:DeleteObject RecordsBucket"} <= seen[
-            "UpdateBinFunction"
-        ]
-    if "DeleteBinFunction" in seen:
-        assert {"dynamodb:DeleteItem BinsTable", "s3:DeleteObject RecordsBucket"} <= seen[
-            "DeleteBinFunction"
-        ]
+    assert {"dynamodb:PutItem VersionsTable", "s3:DeleteObject RecordsBucket"} <= seen[
+        "UpdateBinFunction"
+    ]
+    assert {"dynamodb:DeleteItem BinsTable", "s3:DeleteObject RecordsBucket"} <= seen[
+        "DeleteBinFunction"
+    ]
 
 
-class CallRecorder:
-    """Every DynamoDB and S3 call, as the (action, resource) pairs IAM would check."""
+def test_every_grant_is_needed_by_a_call_no_other_grant_covers(
+    template, handler_api, aws, storage, monkeypatch
+):
+    """Taking any one grant away makes a call of the scenario fail with AccessDenied: each is
+    the only grant of its function that covers some call the function makes. Grants the
+    scenario cannot reach here are named, with why, in ``UNREACHED``."""
+    RECORDED.clear()
+    run(scenario(handler_api, storage, monkeypatch), template, handler_api)
+    enforced = iam.policies()
+    assert enforced is not None
+    needed = enforced.sole_grants(RECORDED)
+    unneeded = [
+        f"{function}: {grant.action} on {grant.resource}"
+        for function, grants in enforced.grants.items()
+        for grant in grants
+        if grant not in needed.get(function, set())
+        and (function, grant.action, grant.resource) not in UNREACHED
+    ]
+    assert unneeded == [], "\n".join(unneeded)
 
-    def __init__(self, aws) -> None:
-        self.by_name = {local: logical for logical, local in aws.names.items()}
-        self.calls: list[tuple[str, str]] = []
 
-    def table(self, name: str, index: str | None = None) -> str:
-        return self.by_name[name] + (f"/index/{index}" if index else "")
+# Grants the scenario does not reach (a writer that lost a race reads the state again), with the
+# tests that do reach them under the same enforcement (a refusal there fails those tests).
+RACES = "tests/contract/test_update.py, test_history.py and test_account_conflicts.py"
+UNREACHED: dict[tuple[str, str, str], str] = {
+    ("BinMetaFunction", "dynamodb:GetItem", "BinsTable"): RACES,
+    ("DeleteBinFunction", "dynamodb:GetItem", "BinsTable"): RACES,
+    ("UpdateBinFunction", "dynamodb:GetItem", "BinsTable"): RACES,
+    ("UpdateBinFunction", "dynamodb:GetItem", "VersionsTable"): RACES,
+    ("ReadBinFunction", "dynamodb:GetItem", "BinsTable"): RACES,
+    ("ReadBinFunction", "dynamodb:GetItem", "VersionsTable"): RACES,
+    ("CreateBinFunction", "s3:DeleteObject", "RecordsBucket/records/*"): (
+        "a refused create removes the object it stored: tests/handler/test_faults.py"
+    ),
+}
 
-    def __call__(self, client, op, params):
-        service = client.meta.service_model.endpoint_prefix
-        if service == "s3":
-            bucket = self.by_name[params["Bucket"]]
-            if op == "DeleteObjects":
-                for obj in params["Delete"]["Objects"]:
-                    self.calls.append(("s3:DeleteObject", f"{bucket}/{obj['Key']}"))
-            elif op == "ListObjectsV2":
-                self.calls.append(("s3:ListBucket", bucket))
-            else:
-                self.calls.append((f"s3:{op}", f"{bucket}/{params['Key']}"))
-            return
-        if op == "TransactWriteItems":
-            for item in params["TransactItems"]:
-                for part, body in item.items():
-                    self.calls.append(
-                        (f"dynamodb:{TRANSACT_PARTS[part]}", self.table(body["TableName"]))
-                    )
-        elif op in ("BatchGetItem", "BatchWriteItem"):
-            for table, request in params["RequestItems"].items():
-                if op == "BatchGetItem":
-                    self.calls.append(("dynamodb:BatchGetItem", self.table(table)))
-                else:
-                    for write in request:
-                        action = "PutItem" if "PutRequest" in write else "DeleteItem"
-                        self.calls.append((f"dynamodb:{action}", self.table(table)))
-        else:
-            self.calls.append(
-                (f"dynamodb:{op}", self.table(params["TableName"], params.get("IndexName")))
-            )
+
+@pytest.mark.access_denied
+def test_a_grant_taken_away_fails_its_route(template, handler_api, aws):
+    """The issue's finding: the read function could not read the caller's account (a public
+    bin read with another account's key, whose owner must not be blocked): 503 on AWS."""
+    enforced = iam.policies()
+    assert enforced is not None
+    grant = next(
+        g
+        for g in enforced.grants["ReadBinFunction"]
+        if g.action == "dynamodb:GetItem" and g.resource == "AccountsTable"
+    )
+    owner, reader = handler_api.account(), handler_api.account()
+    bin_id = handler_api.create_bin(owner, {"a": 1}, X_Bin_Private="false")
+    assert handler_api.get(f"/v3/b/{bin_id}", {"X-Master-Key": reader.key}).status == 200
+    before = len(enforced.denials)
+    enforced.removed.add(("ReadBinFunction", grant))
+    try:
+        reply = handler_api.get(f"/v3/b/{bin_id}", {"X-Master-Key": reader.key})
+    finally:
+        enforced.removed.discard(("ReadBinFunction", grant))
+    assert reply.status == 503
+    assert enforced.denials[before:] == [("ReadBinFunction", "dynamodb:GetItem", "AccountsTable")]
+
+
+@pytest.mark.access_denied
+def test_a_missing_object_is_403_without_list_bucket(template, handler_api, aws, storage):
+    """S3 tells a caller that may not list the bucket nothing about which keys exist: a
+    missing key answers AccessDenied (403), not NoSuchKey. The usage function may list."""
+    from botocore.exceptions import ClientError
+
+    from openbin.models import RecordRef
+    from openbin_cli.runtime import invoking
+
+    missing = RecordRef(size=1, s3_key="records/000000000000000000000000/missing.json.zst")
+    enforced = iam.policies()
+    assert enforced is not None
+    # the usage function's s3:ListBucket holds only for the prefix logs/*: a GetObject has no
+    # prefix, so it is refused too; a grant of the whole bucket is what makes it a 404
+    whole_bucket = iam.Grant("s3:ListBucket", "RecordsBucket")
+    for function, granted, code in (
+        ("ReadBinFunction", False, "AccessDenied"),
+        ("UsageFunction", False, "AccessDenied"),
+        ("ReadBinFunction", True, "NoSuchKey"),
+    ):
+        if granted:
+            enforced.grants[function].append(whole_bucket)
+        token = invoking.set(function)
+        try:
+            with pytest.raises(ClientError) as raised:
+                storage.records.load(missing)
+        finally:
+            invoking.reset(token)
+            if granted:
+                enforced.grants[function].remove(whole_bucket)
+        assert raised.value.response["Error"]["Code"] == code
+
+
+@pytest.mark.access_denied
+def test_each_kind_of_call_is_checked(template, aws, storage):
+    """A transaction is checked part by part, a batch table by table, a Query on its index."""
+    from botocore.exceptions import ClientError
+
+    from openbin_cli.runtime import invoking
+
+    db, names = storage.db, aws.names
+    token = invoking.set("ReadBinFunction")  # may not write bins, nor query an index
+    try:
+        for call in (
+            lambda: db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": names["AccountsTable"],
+                            "Key": {"accountId": {"S": "x"}},
+                            "UpdateExpression": "SET a = :a",
+                            "ExpressionAttributeValues": {":a": {"S": "b"}},
+                        }
+                    },
+                    {"Put": {"TableName": names["BinsTable"], "Item": {"binId": {"S": "x"}}}},
+                ]
+            ),
+            lambda: db.batch_write_item(
+                RequestItems={
+                    names["BinsTable"]: [{"DeleteRequest": {"Key": {"binId": {"S": "x"}}}}]
+                }
+            ),
+            lambda: db.query(
+                TableName=names["BinsTable"],
+                IndexName="ByOwnerCollection",
+                KeyConditionExpression="c = :c",
+                ExpressionAttributeValues={":c": {"S": "x"}},
+            ),
+        ):
+            with pytest.raises(ClientError) as raised:
+                call()
+            assert raised.value.response["Error"]["Code"] == "AccessDeniedException"
+            assert "is not authorized to perform: dynamodb:" in str(raised.value)
+    finally:
+        invoking.reset(token)

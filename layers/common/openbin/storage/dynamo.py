@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Iterable
 
 from botocore.exceptions import ClientError
 
 MAX_BATCH_ROUNDS = 5
-# From the OS each time (nothing captured at import, which SnapStart would share).
-_JITTER = random.SystemRandom()
 
 
 def s(value: str) -> dict:
@@ -62,7 +59,6 @@ NOT_APPLIED = frozenset(
         "TransactionConflictException",
     }
 )
-WRITE_ATTEMPTS = 6
 
 
 def cancellation_codes(error: ClientError) -> list[str]:
@@ -84,22 +80,27 @@ def only_collided(error: ClientError) -> bool:
     )
 
 
-def backoff(attempt: int) -> None:
-    time.sleep(min(0.5, 0.02 * 2**attempt) * (0.5 + _JITTER.random()))
+# Past a few, the pauses reach retry.MAX_PAUSE: 40 attempts outlast any invocation's deadline.
+WRITE_ATTEMPTS = 40
 
 
 def write(call, **kwargs):
     """Send a write, again after answers that guarantee it was not applied (collision,
-    throttling); every other answer is the caller's to handle."""
-    attempt = 0
-    while True:
+    throttling), with growing random pauses (``openbin.retry``: many writers of one account
+    collide on its item) until the invocation's deadline; every other answer is the caller's
+    to handle."""
+    from openbin import retry
+
+    last: ClientError | None = None
+    for _ in retry.attempts(WRITE_ATTEMPTS):
         try:
             return call(**kwargs)
         except ClientError as error:
-            if attempt + 1 >= WRITE_ATTEMPTS or not only_collided(error):
+            if not only_collided(error):
                 raise
-            backoff(attempt)
-            attempt += 1
+            last = error
+    assert last is not None  # retry.attempts() yields at least once before any deadline
+    raise last
 
 
 def update_existing(
