@@ -27,7 +27,7 @@ from pathlib import Path
 
 from openbin_cli import ops
 from openbin_cli.events import event_for
-from openbin_cli.runtime import FunctionRunner, LogSubscriptions
+from openbin_cli.runtime import FunctionRunner, IntegrationFailed, LogSubscriptions
 from openbin_cli.targets import call_server
 from openbin_cli.template import Template
 
@@ -159,7 +159,10 @@ class HandlerApi(Api):
     def _send(self, method, path, headers, body) -> Reply:
         function, event = event_for(self.template, method, path, list(headers.items()), body)
         self.invocations.append(function)
-        result = self.runner.invoke(function, event)
+        try:
+            result = self.runner.invoke(function, event)
+        except IntegrationFailed as failed:  # what API Gateway answers past Lambda's limits
+            return Reply(failed.status, {}, json.dumps({"message": failed.message}).encode())
         assert isinstance(result["body"], str)
         body = result["body"].encode("utf-8")
         if result.get("isBase64Encoded"):

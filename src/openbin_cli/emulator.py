@@ -693,6 +693,7 @@ class LocalAWS:
         self.data_dir = Path(data_dir) if data_dir else None
         self.names = {name: f"{prefix}{name}" for name in template.tables}
         self.names.update({name: f"openbin-{prefix}{name.lower()}" for name in template.buckets})
+        self.names.update({name: f"{prefix}{name}" for name in template.queues})
         self._mock: Any = None  # moto's mock while started
         self.template_names = {physical: name for name, physical in self.names.items()}
         self.journal: journal_format.Journal | None = None
@@ -749,6 +750,10 @@ class LocalAWS:
         for name in self.template.tables:
             self.db.delete_table(TableName=self.names[name])
             _indexed.pop(self.names[name], None)  # its query lookup goes with it
+        if self.template.queues:
+            sqs = boto3.client("sqs", region_name=REGION)
+            for name in self.template.queues:
+                sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=self.names[name])["QueueUrl"])
         for name in self.template.buckets:
             bucket = self.names[name]
             for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
@@ -783,6 +788,10 @@ class LocalAWS:
             if props.get("SSESpecification", {}).get("SSEEnabled"):
                 kwargs["SSESpecification"] = {"Enabled": True}
             self.db.create_table(**kwargs)
+        if self.template.queues:
+            sqs = boto3.client("sqs", region_name=REGION)
+            for name in self.template.queues:  # not persisted: they hold failures to look at
+                sqs.create_queue(QueueName=self.names[name])
         for name, props in self.template.buckets.items():
             bucket = self.names[name]
             self.s3.create_bucket(Bucket=bucket)

@@ -12,6 +12,7 @@ were a container of its own.
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 import threading
 import time
@@ -105,6 +106,29 @@ class LambdaContext:
 # The function an invocation in this thread runs (for the log lines it prints).
 invoking: ContextVar[str | None] = ContextVar("invoking", default=None)
 
+# Lambda's limits on a synchronous invocation (its quotas page says 6 MB; the payloads are
+# counted as the JSON Lambda sends and receives: the event, and the handler's answer with its
+# body escaped into a string), and API Gateway's on the integration.
+EVENT_LIMIT = 6_291_456
+RESPONSE_LIMIT = 6_291_556
+ASYNC_EVENT_LIMIT = 262_144  # an asynchronous invocation's event (256 KB)
+INTEGRATION_TIMEOUT = 30.0  # seconds: HTTP API's, whatever the function's own timeout
+
+
+class IntegrationFailed(Exception):
+    """The invocation failed as Lambda or API Gateway fails it: what API Gateway answers the
+    client (``status``, ``message``), and why (for the server's output)."""
+
+    def __init__(self, status: int, message: str, why: str) -> None:
+        super().__init__(why)
+        self.status = status
+        self.message = message
+
+
+def payload_size(value: dict) -> int:
+    """Bytes of a payload as Lambda serialises it (the Python runtime's json.dumps: ASCII)."""
+    return len(json.dumps(value, separators=(",", ":")))
+
 
 class FunctionRunner:
     def __init__(self, template: Template) -> None:
@@ -135,7 +159,10 @@ class FunctionRunner:
                 raise
         return getattr(module, function.attribute)
 
-    def invoke(self, name: str, event: dict) -> dict:
+    def invoke(self, name: str, event: dict, synchronous: bool = True) -> dict:
+        """Call the function as Lambda would, within Lambda's and API Gateway's limits
+        (``IntegrationFailed`` past them); ``synchronous`` False: an asynchronous invocation
+        (its event limit, and no answer to wait for)."""
         function = self.template.functions[name]
         props = self.template.resources[name]["Properties"]
         globals_ = self.template.doc.get("Globals", {}).get("Function", {})
@@ -144,11 +171,69 @@ class FunctionRunner:
             memory_limit_in_mb=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
             timeout_seconds=int(props.get("Timeout", globals_.get("Timeout", 3))),
         )
+        limit = EVENT_LIMIT if synchronous else ASYNC_EVENT_LIMIT
+        size = payload_size(event)
+        if size > limit:  # Lambda refuses the invocation (RequestEntityTooLargeException)
+            raise IntegrationFailed(
+                413, "Request Entity Too Large", f"{name}: event of {size} bytes > {limit}"
+            )
         token = invoking.set(name)
+        started = time.monotonic()
         try:
-            return self.handler(function.logical_id)(event, context)
+            result = self.handler(function.logical_id)(event, context)
         finally:
             invoking.reset(token)
+        elapsed = time.monotonic() - started
+        if synchronous and elapsed > INTEGRATION_TIMEOUT:
+            raise IntegrationFailed(
+                503, "Service Unavailable", f"{name}: {elapsed:.1f} s > API Gateway's 30 s"
+            )
+        if elapsed > context.timeout_seconds:  # Lambda stops it: Task timed out
+            raise IntegrationFailed(
+                500,
+                "Internal Server Error",
+                f"{name}: {elapsed:.1f} s > its Timeout of {context.timeout_seconds} s",
+            )
+        if synchronous:
+            size = payload_size(result) if isinstance(result, dict) else 0
+            if size > RESPONSE_LIMIT:  # Function.ResponseSizeTooLarge
+                raise IntegrationFailed(
+                    500,
+                    "Internal Server Error",
+                    f"{name}: response of {size} bytes > Lambda's {RESPONSE_LIMIT}",
+                )
+        return result
+
+
+def on_failure(target: str, event: dict, error: Exception, attempts: int, queue: str | None):
+    """What Lambda sends to an asynchronous invocation's on-failure destination once its
+    retries are spent (dropped, as on AWS, when there is none)."""
+    if queue is None:
+        print(f"openbin: {target}: event dropped after {attempts} attempts", file=sys.stderr)
+        return
+    import boto3
+
+    record = {
+        "version": "1.0",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"arn:aws:lambda:us-east-1:123456789012:function:{target}:live",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": "1",
+            "functionError": "Unhandled",
+        },
+        "responsePayload": {"errorType": type(error).__name__, "errorMessage": str(error)},
+    }
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+    print(f"openbin: {target}: event sent to {queue} after {attempts} attempts", file=sys.stderr)
 
 
 class LogSubscriptions:
@@ -184,12 +269,29 @@ class LogSubscriptions:
         self._wake.set()
 
     def _deliver(self, target: str, lines: list[dict]) -> None:
+        """Invoke the subscriber asynchronously, as CloudWatch Logs does: events within
+        Lambda's 256 KB, each tried once and retried as the function's EventInvokeConfig says
+        (Lambda waits a minute, then two, between them: here at once), then sent to its
+        on-failure destination (an SQS queue of the template)."""
         from openbin.api import usage_log
 
-        try:
-            self.runner.invoke(target, usage_log.subscription_event(lines))
-        except Exception as error:  # as on AWS: the delivery fails, the request did not
-            print(f"openbin: {target} raised {type(error).__name__}: {error}", file=sys.stderr)
+        event = usage_log.subscription_event(lines)
+        if payload_size(event) > ASYNC_EVENT_LIMIT and len(lines) > 1:
+            half = len(lines) // 2
+            self._deliver(target, lines[:half])
+            self._deliver(target, lines[half:])
+            return
+        retries, queue = self.runner.template.async_config(target)
+        failure: Exception | None = None
+        for _ in range(1 + retries):
+            try:
+                self.runner.invoke(target, event, synchronous=False)
+                return
+            except Exception as error:  # as on AWS: the delivery fails, the request did not
+                failure = error
+                print(f"openbin: {target} raised {type(error).__name__}: {error}", file=sys.stderr)
+        assert failure is not None
+        on_failure(target, event, failure, 1 + retries, queue)
 
     def flush(self) -> None:
         with self._lock:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import os
 import sys
 import threading
 import time
@@ -26,7 +27,7 @@ from openbin.errors import OpenBinError
 from openbin.storage import get_storage
 from openbin_cli import ops
 from openbin_cli.events import decoded_path, http_api_event
-from openbin_cli.runtime import FunctionRunner
+from openbin_cli.runtime import FunctionRunner, IntegrationFailed
 from openbin_cli.targets import ADMIN_PATH
 from openbin_cli.template import Template
 
@@ -111,6 +112,9 @@ class App:
     def invoke(self, function: str, event: dict) -> tuple[int, dict, bytes]:
         try:
             result = self.runner.invoke(function, event)
+        except IntegrationFailed as failed:  # past a limit of Lambda's or API Gateway's
+            print(f"openbin: {failed}", file=sys.stderr)
+            return _json(failed.status, {"message": failed.message})
         except Exception as error:  # what API Gateway answers when the integration fails
             print(f"openbin: {function} raised {type(error).__name__}", file=sys.stderr)
             return _json(500, {"message": "Internal Server Error"})
@@ -155,8 +159,30 @@ class App:
             return _json(400, {"error": f"bad admin request: {error}"})
 
 
+class _HeaderLines:
+    """The connection's reader, telling whether a header line held a bare CR: http.server's
+    parser takes one for a line break, so ``X-Foo: a\rContent-Length: 7`` would smuggle a
+    header in (a proxy refuses such a request, as RFC 9112 allows)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self.bare_cr = False
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self._stream.readline(limit)
+        if b"\r" in line.rstrip(b"\r\n") or line.endswith(b"\r") and not line.endswith(b"\r\n"):
+            self.bare_cr = True
+        return line
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # A connection that sends nothing (an unfinished request, or idle between requests) for
+    # this long is closed, so idle sockets do not hold a thread each for ever.
+    timeout = float(os.environ.get("OPENBIN_IDLE_SECONDS", "60"))
     # TCP_NODELAY: the head and the body are two writes, and on a kept-alive connection Nagle's
     # algorithm held the body until the client's delayed ACK, 40 ms later, on every response.
     disable_nagle_algorithm = True
@@ -173,9 +199,20 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self._send(*_json(503, {"message": SHUTTING_DOWN}))
 
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = _HeaderLines(self.rfile)  # type: ignore[assignment]
+
     def _serve_admitted(self) -> None:
         started = time.perf_counter()
         app: App = self.server.app
+        lines = self.rfile
+        if isinstance(lines, _HeaderLines):
+            if lines.bare_cr:
+                self.close_connection = True
+                self._send(*_json(400, {"message": "Bare CR in the request head"}))
+                return
+            lines.bare_cr = False  # from here on the body is read, not a head
         try:
             body = self._read_body()
         except BadFraming as error:

@@ -146,12 +146,31 @@ class Template:
         for res in self.of_type("AWS::Logs::SubscriptionFilter").values():
             props = res["Properties"]
             group = (props.get("LogGroupName") or {}).get("Ref")
-            target = (props.get("DestinationArn") or {}).get("Fn::GetAtt", [None])[0]
+            destination = props.get("DestinationArn") or {}
+            target = destination.get("Fn::GetAtt", [None])[0]
+            if target is None:  # !Ref F.Alias: the function's alias
+                target = str(destination.get("Ref", "")).removesuffix(".Alias")
             if target in group_of:
                 for name, its_group in group_of.items():
                     if its_group == group:
                         out.setdefault(name, []).append(target)
         return out
+
+    @cached_property
+    def queues(self) -> dict[str, dict]:
+        return {n: r.get("Properties", {}) for n, r in self.of_type("AWS::SQS::Queue").items()}
+
+    def async_config(self, function: str) -> tuple[int, str | None]:
+        """An asynchronous invocation's retries (Lambda's default: 2) and the queue its
+        failures go to (``EventInvokeConfig``), if any."""
+        config = self.resources[function]["Properties"].get("EventInvokeConfig") or {}
+        retries = int(config.get("MaximumRetryAttempts", 2))
+        on_failure = (config.get("DestinationConfig") or {}).get("OnFailure") or {}
+        destination = on_failure.get("Destination") or {}
+        queue = (
+            destination.get("Fn::GetAtt", [None])[0] if on_failure.get("Type") == "SQS" else None
+        )
+        return retries, queue
 
     @property
     def global_environment(self) -> dict:

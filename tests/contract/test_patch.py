@@ -135,7 +135,7 @@ def test_patch_takes_puts_keys_and_if_match(api, owner, other, bin_id):
         "PATCH", f"/v3/b/{bin_id}", {"X-Access-Key": reader, "Content-Type": MERGE}, {"n": 1}
     )
     assert denied.status == 403
-    updater = api.access_key(owner, "update")
+    updater = api.access_key(owner, "read", "update")  # a patch reads what it writes
     allowed = api.request(
         "PATCH", f"/v3/b/{bin_id}", {"X-Access-Key": updater, "Content-Type": MERGE}, {"n": 1}
     )

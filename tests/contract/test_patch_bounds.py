@@ -155,3 +155,96 @@ def test_a_patchs_own_numbers_are_kept_as_sent(api, owner):
     reply = api.request("PATCH", f"/v3/b/{bin_id}", headers, body)
     assert reply.status == 200, reply.body
     assert latest_bytes(api, owner, bin_id) == b'{"a":1,"n":2.50,"m":2.50}'
+
+
+def test_at_most_ten_thousand_operations(api, owner):
+    bin_id = api.create_bin(owner, {"b": 1})
+    operations = [{"op": "replace", "path": "/b", "value": n} for n in range(10_001)]
+    reply = patch(api, owner, bin_id, JSON_PATCH, operations)
+    assert (reply.status, reply.message) == (
+        400,
+        "Invalid JSON Patch document: more than 10000 operations",
+    )
+    fits = patch(api, owner, bin_id, JSON_PATCH, operations[:10_000])
+    assert fits.status == 200, fits.body
+
+
+def test_inserting_at_the_front_of_a_large_array_costs_what_it_shifts(api):
+    """94,000 insert/remove pairs at /0 of a 500,000-element array took 19.8 s: each moves
+    every element. Now 5,000 pairs are refused within a second."""
+    owner = api.account("pro")
+    body = b"[" + b"0," * 499_989 + b"0]"
+    headers = {"X-Master-Key": owner.key, "Content-Type": "application/json"}
+    bin_id = api.post("/v3/b", body, headers).json()["metadata"]["id"]
+    pair = [{"op": "add", "path": "/0", "value": 0}, {"op": "remove", "path": "/0"}]
+    with Bounded(api, seconds=3, megabytes=400):
+        reply = patch(api, owner, bin_id, JSON_PATCH, pair * 5_000)
+    assert reply.status == 400
+    assert reply.message.startswith("JSON Patch takes too much work to apply")
+    at_the_end = [{"op": "add", "path": "/-", "value": 1}, {"op": "remove", "path": "/499990"}]
+    assert patch(api, owner, bin_id, JSON_PATCH, at_the_end * 1_000).status == 200
+
+
+def test_a_huge_number_costs_what_it_is_stored_as(api, owner):
+    """The budget counted a 400,000-digit number as 8 characters (Infinity), and a remove of
+    it was refused; and copies of it must count their digits against the plan's limit."""
+    pro = api.account("pro")
+    digits = "9" * 400_000
+    headers = {"X-Master-Key": pro.key, "Content-Type": "application/json"}
+    made = api.post("/v3/b", f'{{"n":{digits},"m":1}}'.encode(), headers)
+    bin_id = json.loads(made.body, parse_int=str)["metadata"]["id"]
+    removed = patch(api, pro, bin_id, JSON_PATCH, [{"op": "remove", "path": "/m"}])
+    assert removed.status == 200, removed.body
+    assert latest_bytes(api, pro, bin_id) == f'{{"n":{digits}}}'.encode()
+    copies = [{"op": "copy", "from": "/n", "path": f"/c{k}"} for k in range(20)]
+    reply = patch(api, pro, bin_id, JSON_PATCH, copies)
+    assert (reply.status, reply.message) == (403, "Pro users cannot create a record over 1mb")
+
+
+def test_minus_zero_stays_as_written(api, owner):
+    body = b'{"a":-0,"b":[-0,1],"c":{"d":-0},"t":1}'
+    headers = {"X-Master-Key": owner.key, "Content-Type": "application/json"}
+    bin_id = api.post("/v3/b", body, headers).json()["metadata"]["id"]
+    assert patch(api, owner, bin_id, MERGE, {"t": 2}).status == 200
+    assert latest_bytes(api, owner, bin_id) == b'{"a":-0,"b":[-0,1],"c":{"d":-0},"t":2}'
+
+
+@pytest.mark.parametrize(
+    ("stored", "tested", "equal"),
+    [
+        ("3.14159265358979323846264", "3.14159265358979323846265", False),
+        ("1e400", "2e400", False),
+        ("9" * 5000, "9" * 4999 + "8", False),
+        ("12345678901234567890", "12345678901234567891", False),
+        ("1.50", "1.5", True),
+        ("1E5", "100000", True),
+    ],
+)
+def test_a_test_operation_compares_numbers_exactly(api, owner, stored, tested, equal):
+    headers = {"X-Master-Key": owner.key, "Content-Type": "application/json"}
+    made = api.post("/v3/b", f'{{"x":{stored}}}'.encode(), headers)
+    bin_id = json.loads(made.body, parse_int=str)["metadata"]["id"]
+    body = f'[{{"op":"test","path":"/x","value":{tested}}}]'.encode()
+    reply = api.request("PATCH", f"/v3/b/{bin_id}", {**headers, "Content-Type": JSON_PATCH}, body)
+    if equal:
+        assert reply.status == 200, reply.body
+    else:
+        assert (reply.status, reply.message) == (
+            409,
+            f"JSON Patch test failed: the value at /x is not {tested}"
+            if len(tested) < 200
+            else reply.message,
+        )
+        assert reply.message.startswith("JSON Patch test failed: the value at /x is not ")
+
+
+def test_a_patch_nested_too_deep_says_so(api, owner):
+    bin_id = api.create_bin(owner, {"a": 1})
+    body = b"[" * 100_000 + b"]" * 100_000
+    reply = api.request(
+        "PATCH",
+        f"/v3/b/{bin_id}",
+        {"X-Master-Key": owner.key, "Content-Type": JSON_PATCH},
+        body,
+    )
+    assert (reply.status, reply.message) == (400, "JSON nesting is too deep (at most 100 levels)")

@@ -597,8 +597,10 @@ def test_malformed_content_length_closes_the_connection(shared, shared_bin):
             b"Transfer-Encoding: gzip, chunked\r\n",
             "Unsupported Transfer-Encoding (only chunked is accepted)",
         ),
+        # http.server's parser takes a bare CR for a line break: a header smuggled inside one
+        (b"X-Foo: a\rContent-Length: 2\r\nContent-Length: 8\r\n", "Bare CR in the request head"),
     ],
-    ids=["two-lengths", "length-and-chunked", "unknown-coding"],
+    ids=["two-lengths", "length-and-chunked", "unknown-coding", "bare-cr"],
 )
 def test_ambiguous_framing_is_refused_and_closes_the_connection(
     shared, shared_bin, framing, message
@@ -746,3 +748,16 @@ def test_a_burst_of_hostile_queries_does_not_stall_other_requests(shared):
     assert api.get(f"/v3/b/{hostile_bin}", hostile).status == 400  # one alone first
     waits = [burst(), burst()]
     assert max(waits) < 3.0
+
+
+def test_a_connection_that_sends_nothing_is_closed(servers, tmp_path):
+    """800 unfinished requests held 800 threads for ever: a connection quiet for the idle
+    time (OPENBIN_IDLE_SECONDS, 60 by default) is closed."""
+    server = servers(tmp_path / "idle", {"OPENBIN_IDLE_SECONDS": "1"})
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(b"GET /v3/b/x HTTP/1.1\r\nHost: local")  # and then nothing
+        connection.settimeout(5)
+        started = time.monotonic()
+        assert connection.recv(65536) == b""  # closed by the server
+        assert time.monotonic() - started < 4

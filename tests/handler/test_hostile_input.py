@@ -32,6 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openbin_cli.events import event_for
+from openbin_cli.runtime import IntegrationFailed
 from openbin_cli.template import Template
 from tests.support import HandlerApi
 
@@ -427,7 +428,14 @@ class Sent:
 def send(api: HandlerApi, sent: Sent) -> dict:
     """The real handler for the route, with the raw Lambda result (no decoding by the harness)."""
     function, event = event_for(api.template, sent.method, sent.path, sent.headers, sent.body)
-    return api.runner.invoke(function, event)
+    try:
+        return api.runner.invoke(function, event)
+    except IntegrationFailed as failed:  # what API Gateway answers past Lambda's limits
+        return {
+            "statusCode": failed.status,
+            "headers": {"Content-Type": JSON_TYPE},
+            "body": json.dumps({"message": failed.message}),
+        }
 
 
 def check(sent: Sent, result: dict) -> None:

@@ -85,7 +85,9 @@ def test_every_function_alarms_on_throttles_and_on_a_p99_near_its_timeout(templa
     for name in template.functions:
         on = alarms_on(template, "FunctionName", name)
         metrics = {props["MetricName"]: props for props in on.values()}
-        assert set(metrics) == {"Throttles", "Duration"}, name
+        # the usage-log writer is invoked asynchronously: its errors are alarmed too
+        errors = {"Errors"} if name == "UsageLogWriterFunction" else set()
+        assert set(metrics) == {"Throttles", "Duration", *errors}, name
         assert metrics["Throttles"]["Threshold"] == 1
         slow = metrics["Duration"]
         assert slow["ExtendedStatistic"] == "p99"
@@ -94,7 +96,8 @@ def test_every_function_alarms_on_throttles_and_on_a_p99_near_its_timeout(templa
 
 def test_every_table_alarms_on_throttles_and_system_errors(template):
     for table in template.tables:
-        (props,) = alarms_on(template, "TableName", table).values()
+        on = alarms_on(template, "TableName", table)
+        (props,) = [p for p in on.values() if p.get("MetricName") != "TransactionConflict"]
         metrics = {
             m["MetricStat"]["Metric"]["MetricName"] for m in props["Metrics"] if "MetricStat" in m
         }
@@ -233,3 +236,26 @@ def test_every_skip_is_listed_once_with_its_reason(skips):
     for tool in ("cfn-lint", "checkov", "actionlint"):
         for rule, reason in skips[tool].items():
             assert isinstance(reason, str) and len(reason) > 40 and "\n" not in reason, rule
+
+
+def test_collisions_on_an_account_and_lost_usage_lines_are_alarmed(template):
+    """Every write of an account updates its item in a transaction: collisions are retried,
+    and alarmed when they are many; usage-log events the writer failed three times wait in a
+    queue, alarmed as soon as there is one."""
+    (conflicts,) = [
+        props
+        for props in alarms_on(template, "TableName", "AccountsTable").values()
+        if props.get("MetricName") == "TransactionConflict"
+    ]
+    assert conflicts["Namespace"] == "AWS/DynamoDB"
+    writer = prop(template.resources["UsageLogWriterFunction"], "EventInvokeConfig")
+    assert writer["MaximumRetryAttempts"] == 2
+    queue = writer["DestinationConfig"]["OnFailure"]
+    assert queue == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["UsageLogFailures", "Arn"]}}
+    assert prop(template.resources["UsageLogFailures"], "SqsManagedSseEnabled") is True
+    (waiting,) = [
+        res["Properties"]
+        for res in alarms(template).values()
+        if res["Properties"].get("Namespace") == "AWS/SQS"
+    ]
+    assert waiting["Threshold"] == 1

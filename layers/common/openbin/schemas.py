@@ -215,10 +215,9 @@ def _validator(schema_doc_id: str, revision: int, schema_text: str):
     return _validator_class(schema)(schema, registry=LOCAL_ONLY)
 
 
-def validate(doc: SchemaDoc, value: object, size: int, quote: bool = True) -> None:
+def validate(doc: SchemaDoc, value: object, size: int) -> None:
     """Check a record of ``size`` bytes against its collection's schema doc, within
-    ``validation_budget(size)`` steps. ``quote`` False: a mismatch names the path and the
-    schema keyword that failed, never a value of the record."""
+    ``validation_budget(size)`` steps."""
     validator = _validator(doc.schema_doc_id, doc.revision, doc.schema)
     steps = validation_budget(size)
     try:
@@ -237,9 +236,6 @@ def validate(doc: SchemaDoc, value: object, size: int, quote: bool = True) -> No
             doc, f"$: validating the record against this schema takes more than {steps} steps"
         ) from None
     if error is not None:
-        if not quote:
-            rule = f"does not match the schema's {error.validator!r}"
-            raise _mismatch(doc, f"{error.json_path}: {rule}")
         raise _mismatch(doc, f"{error.json_path}: {_short(error.message)}")
 
 

@@ -139,7 +139,7 @@ def _exact_float(text: str, log: NumberLog | None = None) -> float:
 
 
 def _exact_int(text: str, log: NumberLog | None = None) -> int | float:
-    if len(text) <= INT_DIGITS:
+    if len(text) <= INT_DIGITS and text != "-0":  # -0 is JSON, and no Python int
         return int(text)
     if log is not None:
         log.kept = True
@@ -275,6 +275,35 @@ def uploaded_file(content_type: str | None, body: bytes) -> bytes:
 
 
 COMPACT = (",", ":")
+
+# Lambda's limit on a synchronous response: the handler's answer as JSON, whose body is one
+# string, so every '"', '\\' and non-ASCII character of a record counts escaped (é: 6 bytes,
+# an emoji: 12). Room is left for the status, the headers and the metadata around it.
+LAMBDA_RESPONSE_LIMIT = 6_291_556
+ANSWER_ROOM = 8_192
+# Below this many characters no text can reach the limit, however it escapes (12 bytes each).
+_ALWAYS_FITS = (LAMBDA_RESPONSE_LIMIT - ANSWER_ROOM) // 12
+
+
+def answer_size(text: str) -> int | None:
+    """The bytes ``text`` takes once escaped into a Lambda response, when that is past the
+    limit; None when it fits (checked exactly only for large texts)."""
+    if len(text) <= _ALWAYS_FITS:
+        return None
+    size = len(json.dumps(text)) + ANSWER_ROOM
+    return size if size > LAMBDA_RESPONSE_LIMIT else None
+
+
+def check_answerable(text: str) -> None:
+    """A record is only accepted if it can be read back (API.md §1, "Limits of the wire")."""
+    size = answer_size(text)
+    if size is not None:
+        from openbin.errors import NotAllowed
+
+        raise NotAllowed(
+            f"Record too large to be read back: as a JSON answer it would take {size} bytes, "
+            f"over Lambda's {LAMBDA_RESPONSE_LIMIT}"
+        )
 
 
 def to_json(value: object, exact: bool = False) -> str:

@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 
 from openbin.api.http import body_bytes, credentials, header, not_modified, ok, query, to_json
+from openbin.errors import InvalidRequest
 from openbin.models import Bin
 from openbin.observability import metrics
 from openbin.services.bins import (
@@ -19,6 +20,7 @@ from openbin.services.bins import (
     UpdateRequest,
 )
 from openbin.storage import get_storage
+from openbin.validation import LAMBDA_RESPONSE_LIMIT, answer_size
 
 
 def service() -> BinService:
@@ -49,7 +51,6 @@ def created_answer(result: BinWritten) -> str:
         metadata["name"] = bin.name
     if bin.collection_id is not None:
         metadata["collectionId"] = bin.collection_id
-    assert result.record_json is not None  # a create's caller sent the record
     return embedded("record", result.record_json, metadata)
 
 
@@ -57,6 +58,12 @@ def read_answer(result: BinRead) -> str:
     """``{"record": ..., "metadata": ...}``, ``{"records": [...], ...}`` or the bare record."""
     if result.matches is not None:
         key, payload = "records", to_json(result.matches, result.exact)
+        size = answer_size(payload)
+        if size is not None:  # Lambda would refuse to answer it
+            raise InvalidRequest(
+                f"X-JSON-Path answer too large to send: as JSON it would take {size} bytes, "
+                f"over Lambda's {LAMBDA_RESPONSE_LIMIT}"
+            )
     else:
         key, payload = "record", result.record_json or ""
     if not result.meta:
@@ -65,13 +72,9 @@ def read_answer(result: BinRead) -> str:
 
 
 def updated_answer(result: BinWritten) -> str:
-    """``{"record": ..., "metadata": ...}``; without ``record`` for a caller that may not read
-    the record (docs/API.md §3.9)."""
     metadata: dict = {"parentId": result.bin.bin_id, "private": result.bin.private}
     if result.version is not None:
         metadata["version"] = result.version
-    if result.record_json is None:
-        return to_json({"metadata": metadata})
     return embedded("record", result.record_json, metadata)
 
 

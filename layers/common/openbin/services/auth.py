@@ -129,6 +129,7 @@ class BinAction(msgspec.Struct, frozen=True):
     name: str
     permission: str | None  # the access-key permission it needs; None: master key only
     public: bool  # whether a public bin lets anyone (keyless or another account) do it
+    also: str | None = None  # a second permission it needs (a PATCH reads what it updates)
 
     @property
     def missing_key(self) -> str:
@@ -140,6 +141,9 @@ class BinAction(msgspec.Struct, frozen=True):
 MASTER_REQUIRED = f"You need to pass {MASTER} in the header"
 READ = BinAction("read", "read", public=True)
 UPDATE = BinAction("update", "update", public=True)
+# PATCH and restore read the record they write (a patch's result, a schema's refusal of it, or
+# its size tell what the record holds): an access key needs read as well as update.
+UPDATE_FROM_RECORD = BinAction("update", "update", public=True, also="read")
 DELETE = BinAction("delete", "delete", public=False)
 COUNT_VERSIONS = BinAction("count versions", None, public=True)
 MANAGE = BinAction("manage", None, public=False)  # delete versions, change name or privacy
@@ -168,6 +172,8 @@ def authorize_bin(
         )
     if action.permission is not None:
         require_permission(caller, credentials, action.permission)
+    if action.also is not None:
+        require_permission(caller, credentials, action.also)
     return caller.account_id
 
 

@@ -4,7 +4,6 @@ ID shape → key → resource → permission → allowance → headers and body 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -50,6 +49,7 @@ from openbin.storage.idempotency import AlreadyCreated
 from openbin.validation import (
     IDEMPOTENCY_KEY_MESSAGE,
     NumberLog,
+    check_answerable,
     check_bin_name,
     is_idempotency_key,
     loads_exact,
@@ -124,11 +124,10 @@ class CheckedCreate(msgspec.Struct, frozen=True):
 
 class BinWritten(msgspec.Struct, frozen=True):
     """A create or an update: the bin (as it was before an update), the record as sent, and the
-    version an update made (None: none was). ``record_json`` None: the caller may not read the
-    record (an access key without ``read`` that patched or restored it) and is not shown it."""
+    version an update made (None: none was)."""
 
     bin: Bin
-    record_json: str | None
+    record_json: str
     version: int | None = None
     etag: str = ""  # of the record as written
     replayed: bool = False  # a create's first answer, given again for its Idempotency-Key
@@ -378,6 +377,7 @@ class BinService:
             raise NotFound(COLLECTION_NOT_FOUND)
         if not request.xl:
             self._check_size(len(body), plan)
+        check_answerable(text)
         self._check_schema(collection, value, len(body))
         return CheckedCreate(private, collection, text, body)
 
@@ -420,11 +420,7 @@ class BinService:
         if size > self.settings.record_limit(plan):
             raise NotAllowed(size_limit_message(plan))
 
-    def _check_schema(
-        self, collection: Collection | None, value: object, size: int, quote: bool = True
-    ) -> None:
-        """``quote`` False: the refusal names where and which rule, never a value (for a
-        caller that may not read the record, whose values it did not all send)."""
+    def _check_schema(self, collection: Collection | None, value: object, size: int) -> None:
         if collection is None or not collection.schema_doc_id:
             return
         doc: SchemaDoc | None = self.storage.schema_docs.get(collection.schema_doc_id)
@@ -432,7 +428,7 @@ class BinService:
             return
         from openbin import schemas
 
-        schemas.validate(doc, value, size, quote)
+        schemas.validate(doc, value, size)
 
     # -- read -------------------------------------------------------------------------------
     def read(self, request: ReadRequest) -> BinRead:
@@ -454,7 +450,11 @@ class BinService:
         tag = etag_of(bin, version, opened.version)
         if request.if_none_match is not None and etag_matches(request.if_none_match, tag, True):
             return BinRead(bin, version, meta=meta, etag=tag, not_modified=True)
-        data = storage.records.load(ref)
+        try:
+            data = storage.records.load(ref)
+        except FAILURES:  # a write may have replaced it since the bin was read: read again
+            bin, ref, tag = self._read_again(bin, version)
+            data = storage.records.load(ref)
         if request.json_path is not None:
             from openbin import jsonpath
 
@@ -469,6 +469,21 @@ class BinService:
                 bin, version, matches=matches, exact=numbers.kept, meta=meta, etag=tag
             )
         return BinRead(bin, version, record_json=data.decode("utf-8"), meta=meta, etag=tag)
+
+    def _read_again(self, bin: Bin, version: int | None) -> tuple[Bin, RecordRef, str]:
+        """The bin as it is now, when its record could not be loaded: an unversioned update or
+        a delete removed the object after the bin was read (a read never answers 5xx because
+        a write raced it). Unchanged: the failure was not a race, and is raised again."""
+        storage = self.storage
+        again = storage.bins.get(bin.bin_id)
+        if again is None:
+            raise NotFound(BIN_NOT_FOUND)
+        if again.revision == bin.revision:
+            raise Unavailable(UNAVAILABLE)
+        stored = None
+        if version is not None and version < again.latest_version:
+            stored = storage.bins.get_version(bin.bin_id, version)
+        return again, self._record_at(again, version, stored), etag_of(again, version, stored)
 
     @staticmethod
     def _record_at(bin: Bin, version: int | None, stored: Version | None) -> RecordRef:
@@ -509,6 +524,7 @@ class BinService:
         elif bin.collection_id:
             collection = storage.collections.get(bin.collection_id)
         self._check_size(len(request.body), opened.owner_plan)
+        check_answerable(text)
         self._check_schema(collection, value, len(request.body))
         versioned = _versioned(bin, asked, opened.by_owner_master_key)
         strict = request.if_match is not None
@@ -519,14 +535,18 @@ class BinService:
         return self._written(bin, text, written)
 
     def _open_for_write(
-        self, credentials: Credentials, bin_id: str, version: int | None = None
+        self,
+        credentials: Credentials,
+        bin_id: str,
+        version: int | None = None,
+        action: auth.BinAction = auth.UPDATE,
     ) -> OpenedBin:
         """A PUT, PATCH or restore: the bin (and ``version`` of it) read with the key, and the
         request charged with the write where it can be (``refusals_charged`` the rest)."""
-        return open_bin(self.storage, credentials, bin_id, auth.UPDATE, version, defer_charge=True)
+        return open_bin(self.storage, credentials, bin_id, action, version, defer_charge=True)
 
     @staticmethod
-    def _written(bin: Bin, text: str | None, written: Written) -> BinWritten:
+    def _written(bin: Bin, text: str, written: Written) -> BinWritten:
         """The answer of a write that replaced the latest record, with its new ETag."""
         return BinWritten(bin, text, written.version, f'"{written.revision}"')
 
@@ -544,14 +564,13 @@ class BinService:
             number: int | None = parse_version_number(version_text)
         except InvalidRequest:
             number = None  # refused after the key and the bin, in the contract's order
-        opened = self._open_for_write(credentials, bin_id, number)
+        opened = self._open_for_write(credentials, bin_id, number, auth.UPDATE_FROM_RECORD)
         with refusals_charged(opened):
             first = opened.bin
             if number is None:
                 raise InvalidRequest("Bin version is invalid")
             self._check_if_match(first, if_match)
-            may_read = opened.may_read
-            restored: list[tuple[Bin, str | None]] = []
+            restored: list[tuple[Bin, str]] = []
 
             def restore_onto(current: Bin) -> bytes:
                 assert number is not None
@@ -572,13 +591,14 @@ class BinService:
                 in_collection = current.collection_id is not None
                 value, text = parse_record(data, self.settings.max_json_depth, in_collection)
                 self._check_size(len(data), opened.owner_plan)
+                check_answerable(text)
                 collection = (
                     storage.collections.get(current.collection_id)
                     if current.collection_id
                     else None
                 )
-                self._check_schema(collection, value, len(data), may_read)
-                restored.append((current, text if may_read else None))
+                self._check_schema(collection, value, len(data))
+                restored.append((current, text))
                 return data
 
             strict = if_match is not None
@@ -592,7 +612,9 @@ class BinService:
         with PUT's keys, permission, versioning and checks of the result. The write is
         conditional on the revision the patch was applied to: a writer that loses to a
         concurrent one applies the patch again to what won (with If-Match: 412)."""
-        opened = self._open_for_write(request.credentials, request.bin_id)
+        opened = self._open_for_write(
+            request.credentials, request.bin_id, action=auth.UPDATE_FROM_RECORD
+        )
         with refusals_charged(opened):
             return self._patch(request, opened)
 
@@ -604,37 +626,39 @@ class BinService:
         if media_type not in (patching.MERGE_PATCH, patching.JSON_PATCH):
             raise UnsupportedMediaType(PATCH_TYPES_MESSAGE)
         asked = parse_bool("X-Bin-Versioning", request.versioning, None)
-        may_read = opened.may_read
         numbers = NumberLog()
         document = patching.parse(request.body, settings.max_json_depth, numbers)
         plan = opened.owner_plan
-        apply: patching.Patch
+        apply: patching.Patch | None
         if media_type == patching.MERGE_PATCH:
-            apply = functools.partial(patching.merge_patch, patch=document)
+            apply = patching.merge(document)
         else:
             bounds = patching.Bounds(
                 settings.record_limit(plan), settings.max_json_depth, settings.jsonpath_base_steps
             )
-            operations = patching.json_patch(document, may_read)
-            apply = patching.json_patcher(operations, bounds, len(request.body))
+            operations = patching.json_patch(document)
+            apply = None  # made with the record, which tells whether numbers must stay exact
         versioned = _versioned(bin, asked, opened.by_owner_master_key)
         collection = storage.collections.get(bin.collection_id) if bin.collection_id else None
-        applied: list[tuple[Bin, str | None]] = []  # (the bin as patched, the record's text)
+        applied: list[tuple[Bin, str]] = []  # (the bin as patched, the record's text)
 
         def patched(current: Bin) -> bytes:
             stored = NumberLog()
-            record = loads_exact(storage.records.load(current.record), stored)
+            raw = storage.records.load(current.record)
+            record = loads_exact(raw, stored)
+            exact = numbers.kept or stored.kept  # numbers a double does not write back as sent
+            patch = apply or patching.json_patcher(operations, bounds, len(request.body), exact)
             try:
-                result = apply(record)
+                result = patch(record, len(raw))
             except patching.TooLarge:
                 raise NotAllowed(size_limit_message(plan)) from None
-            exact = numbers.kept or stored.kept  # numbers a double does not write back as sent
             data = to_json(result, exact).encode()
             schema = collection is not None and bool(collection.schema_doc_id)
             value, text = parse_record(data, settings.max_json_depth, schema)
             self._check_size(len(data), plan)
-            self._check_schema(collection, value, len(data), may_read)
-            applied.append((current, text if may_read else None))
+            check_answerable(text)
+            self._check_schema(collection, value, len(data))
+            applied.append((current, text))
             return data
 
         strict = request.if_match is not None

@@ -74,13 +74,6 @@ class OpenedBin(msgspec.Struct):
         )
 
     @property
-    def may_read(self) -> bool:
-        """Whether the caller may be shown the bin's record: with no key (a public bin, which
-        anyone reads), or with a key that may read it. An access key with ``update`` but not
-        ``read`` is never shown a record it did not send (docs/API.md §3.9)."""
-        return self.caller is None or self.caller.may("read")
-
-    @property
     def owner_plan(self) -> str:
         """The plan whose limits apply to a write: the bin owner's."""
         return (self.owner or self.account).plan

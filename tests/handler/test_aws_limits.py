@@ -1,0 +1,152 @@
+"""Lambda's and API Gateway's limits, enforced by the local runtime (openbin_cli.runtime), and
+what OpenBin does so that nothing it accepts hits them (issue 25): a response is counted as
+Lambda counts it (the handler's answer as JSON, the body escaped into a string), an event too,
+and an invocation past the integration's or the function's timeout answers what API Gateway
+answers. A read that races a write never answers 5xx."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from openbin.clock import now_iso
+from openbin.models import Bin
+from openbin_cli import runtime
+
+pytestmark = pytest.mark.timeout(120)
+INTERNAL = {"message": "Internal Server Error"}
+WIDE = "\u00e9"  # one character, two bytes of UTF-8, six escaped (\u00e9) in a Lambda answer
+
+
+def stored_directly(storage, owner_id: str, text: str) -> str:
+    """A bin whose record was stored before the write-time check existed (or by the CLI)."""
+    from openbin import ids
+
+    bin_id = ids.new_id()
+    record = storage.records.save(bin_id, text.encode(), as_object=True)
+    bin = Bin(
+        bin_id=bin_id,
+        owner_id=owner_id,
+        private=True,
+        created_at=now_iso(),
+        latest_version=0,
+        record=record,
+        revision=ids.new_revision(),
+    )
+    storage.bins.create(bin)
+    return bin_id
+
+
+@pytest.mark.fresh_world  # a 4.4 MB object of its own
+def test_a_response_past_lambdas_limit_is_a_500_as_on_aws(handler_api, storage):
+    """4.4 MB of UTF-8 that escapes to 13 MB: Lambda refuses the answer, API Gateway says 500."""
+    account = handler_api.account(plan="pro")
+    text = json.dumps({"s": WIDE * 2_200_000}, ensure_ascii=False)
+    bin_id = stored_directly(storage, account.account_id, text)
+    reply = handler_api.get(f"/v3/b/{bin_id}?meta=false", {"X-Master-Key": account.key})
+    assert (reply.status, reply.json()) == (500, INTERNAL)
+
+
+def test_nothing_accepted_is_unreadable(handler_api):
+    """So a record that could not be read back is refused when it is written."""
+    account = handler_api.account(plan="pro")
+    record = json.dumps({"s": WIDE * 2_200_000}, ensure_ascii=False).encode()
+    form = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="x.json"\r\n\r\n'
+        + record
+        + b"\r\n--b--\r\n"
+    )
+    headers = {"X-Master-Key": account.key, "Content-Type": "multipart/form-data; boundary=b"}
+    reply = handler_api.post("/v3/xl/b", form, headers)
+    assert reply.status == 403
+    assert reply.message.startswith("Record too large to be read back: as a JSON answer it would")
+    # the largest XL upload of plain ASCII still goes in and comes out
+    plain = json.dumps({"s": "a" * 4_600_000}).encode()
+    form = form.replace(record, plain)
+    made = handler_api.post("/v3/xl/b", form, headers)
+    assert made.status == 200, made.body
+    read = handler_api.get(f"/v3/xl/b/{made.json()['record']}?meta=false", headers)
+    assert (read.status, len(read.body)) == (200, len(plain))
+
+
+def test_a_jsonpath_answer_past_the_limit_is_a_clear_400(handler_api):
+    account = handler_api.account(plan="pro")
+    key = {"X-Master-Key": account.key}
+    record = json.dumps({"x": {"y": WIDE * 524_000}}, ensure_ascii=False).encode()
+    bin_id = handler_api.create_bin(account, record, Content_Type="application/json")
+    whole = handler_api.get(f"/v3/b/{bin_id}", key)
+    assert whole.status == 200  # the record itself: 3 MB escaped
+    twice = handler_api.get(f"/v3/b/{bin_id}", {**key, "X-JSON-Path": "$..*"})
+    assert twice.status == 400
+    assert twice.message.startswith("X-JSON-Path answer too large to send: as JSON it would take")
+
+
+def test_an_event_past_lambdas_limit_is_a_413(handler_api):
+    account = handler_api.account(plan="pro")
+    body = json.dumps({"s": "x" * 6_300_000}).encode()
+    reply = handler_api.post("/v3/b", body, {"X-Master-Key": account.key})
+    assert (reply.status, reply.json()) == (413, {"message": "Request Entity Too Large"})
+
+
+def test_past_the_integration_timeout_api_gateway_answers_503(handler_api, monkeypatch):
+    account = handler_api.account()
+    monkeypatch.setattr(runtime, "INTEGRATION_TIMEOUT", 0.0)
+    reply = handler_api.get("/v3/usage", {"X-Master-Key": account.key})
+    assert (reply.status, reply.json()) == (503, {"message": "Service Unavailable"})
+
+
+def test_past_the_functions_own_timeout_api_gateway_answers_500(handler_api, template):
+    account = handler_api.account()
+    function = template.resources["UsageFunction"]["Properties"]
+    saved = function.get("Timeout")
+    function["Timeout"] = 0
+    try:
+        reply = handler_api.get("/v3/usage", {"X-Master-Key": account.key})
+    finally:
+        if saved is None:
+            del function["Timeout"]
+        else:
+            function["Timeout"] = saved
+    assert (reply.status, reply.json()) == (500, INTERNAL)
+
+
+@pytest.mark.parametrize("write", ["unversioned update", "delete"])
+def test_a_read_racing_a_write_never_answers_5xx(handler_api, storage, monkeypatch, write):
+    """The read loads the bin, then its record's object, which a write removes in between (on
+    AWS a missing key answers 403 without s3:ListBucket). It reads the bin again."""
+    import secrets
+
+    from openbin.storage.records import RecordStore
+
+    account = handler_api.account(plan="pro")
+    key = {"X-Master-Key": account.key}
+    big = {"blob": secrets.token_hex(30_000)}  # in S3, not inline
+    bin_id = handler_api.create_bin(account, big)
+    original = RecordStore.load
+    raced = []
+
+    def load(self, ref):
+        if not raced and ref.s3_key:
+            raced.append(True)
+
+            def other_client():
+                if write == "delete":
+                    handler_api.request("DELETE", f"/v3/b/{bin_id}", key)
+                else:
+                    headers = {**key, "X-Bin-Versioning": "false"}
+                    handler_api.request("PUT", f"/v3/b/{bin_id}", headers, {"new": 1})
+
+            thread = threading.Thread(target=other_client)
+            thread.start()
+            thread.join()
+        return original(self, ref)
+
+    monkeypatch.setattr(RecordStore, "load", load)
+    reply = handler_api.get(f"/v3/b/{bin_id}?meta=false", key)
+    assert raced
+    if write == "delete":
+        assert reply.status == 404
+    else:
+        assert (reply.status, reply.json()) == (200, {"new": 1})
