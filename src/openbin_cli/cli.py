@@ -224,6 +224,23 @@ def _count(value: str) -> int:
     return number
 
 
+def run_aliases(args: argparse.Namespace) -> int:
+    import boto3
+
+    from openbin_cli import aliases
+
+    session = boto3.session.Session(region_name=args.region)
+    lambda_client = session.client("lambda")
+    if args.action == "save":
+        saved = aliases.save(
+            session.client("cloudformation"), lambda_client, args.stack_name, Path(args.file)
+        )
+        print(json.dumps({"saved": saved}))
+    else:
+        print(json.dumps({"restored": aliases.restore(lambda_client, Path(args.file))}))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -303,6 +320,16 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--since", required=True, help="ISO-8601 with a zone, e.g. 2026-11-30T10:00Z")
     p.set_defaults(func=lambda a: run_op(a, "records.undelete", {"since": a.since}))
+    p = sub.add_parser(
+        "sweep", parents=[target], help="delete record objects no bin or version names"
+    )
+    p.add_argument("--older-than", type=_count, default=60, help="minutes (default 60)")
+    p.add_argument("--dry-run", action="store_true", help="count them, delete nothing")
+    p.set_defaults(
+        func=lambda a: run_op(
+            a, "records.sweep", {"older_than_minutes": a.older_than, "dry_run": a.dry_run}
+        )
+    )
     p = restore.add_parser(
         "table", parents=[target], help="make a live table hold exactly a restored table's items"
     )
@@ -322,6 +349,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--region", help="AWS region of --stack-name")
     p.add_argument("--master-key", help="a master key (default: $OPENBIN_MASTER_KEY)")
     p.set_defaults(func=smoke)
+
+    aliases = sub.add_parser(
+        "aliases", help="save the live aliases' versions before a deploy; restore them after"
+    ).add_subparsers(dest="action", required=True)
+    for action in ("save", "restore"):
+        p = aliases.add_parser(action, help=f"{action} every function's live alias version")
+        p.add_argument("--stack-name", required=True)
+        p.add_argument("--region", help="AWS region of --stack-name")
+        p.add_argument("--file", required=True, help="where the versions are kept (JSON)")
+        p.set_defaults(func=run_aliases)
 
     p = sub.add_parser("invoke", parents=[target], help="run one function on one event")
     p.add_argument("function", help="logical id in template.yaml, e.g. ReadBinFunction")

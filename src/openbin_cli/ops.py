@@ -101,6 +101,24 @@ def records_undelete(storage: Storage, since: str) -> dict:
     return {"since": when.isoformat(), "recordsRestored": len(keys)}
 
 
+def records_sweep(storage: Storage, older_than_minutes: int = 60, dry_run: bool = False) -> dict:
+    """Delete the record objects no bin or version names any more: what a write left behind
+    when it failed after storing its object (its clean-up failing too), or a crash between
+    the two. Only objects older than ``older_than_minutes`` (a write in flight has stored
+    its object but not yet its item). The bucket is versioned: a deleted object can still be
+    brought back for 35 days (``openbin restore records``)."""
+    from datetime import UTC, datetime, timedelta
+
+    from openbin.models import RecordRef
+
+    cutoff = datetime.now(UTC) - timedelta(minutes=older_than_minutes)
+    candidates = storage.records.objects_older_than(cutoff)  # listed first: older than items
+    orphaned = sorted(set(candidates) - storage.bins.referenced_objects())
+    if not dry_run:
+        storage.records.discard_all([RecordRef(size=0, s3_key=key) for key in orphaned])
+    return {"objects": len(candidates), "orphaned": len(orphaned), "deleted": not dry_run}
+
+
 def table_copy(storage: Storage, table: str, source: str) -> dict:
     """Make the live ``table`` (a logical name, e.g. BinsTable) hold exactly the items of
     ``source`` (a table restored to a point in time): every source item is written, and every
@@ -156,6 +174,7 @@ OPERATIONS: dict[str, Callable[..., dict]] = {
     "key.create-access": key_create_access,
     "collection.create": collection_create,
     "records.undelete": records_undelete,
+    "records.sweep": records_sweep,
     "table.copy": table_copy,
 }
 

@@ -210,16 +210,28 @@ def test_snapstart_is_a_parameter_off_by_default(template):
 
 def test_the_pipeline_tests_pull_requests_and_deploys_with_oidc():
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
-    test, deploy = workflow["jobs"]["test"], workflow["jobs"]["deploy"]
-    assert any(step.get("run") == "bash .ci/run" for step in test["steps"])
-    assert deploy["needs"] == "test"
-    assert deploy["permissions"]["id-token"] == "write"
-    steps = {step.get("name", step.get("uses")): step for step in deploy["steps"]}
-    credentials = next(s for k, s in steps.items() if "configure-aws-credentials" in k)
-    assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
-    assert "sam deploy" in steps["sam deploy"]["run"]
-    assert "openbin smoke" in steps["openbin smoke"]["run"]
+    jobs = workflow["jobs"]
+    assert any(step.get("run") == "bash .ci/run" for step in jobs["test"]["steps"])
     assert True in workflow and "pull_request" in workflow[True]  # YAML reads `on:` as True
+    dev, prod = jobs["deploy-dev"], jobs["deploy-prod"]
+    assert dev["needs"] == "test" and "refs/heads/main" in dev["if"]
+    # prod: by hand, from main only, and only a commit whose deploy-dev succeeded
+    assert "workflow_dispatch" in prod["if"] and "github.ref == 'refs/heads/main'" in prod["if"]
+    gate = next(step for step in prod["steps"] if step.get("name") == "this commit passed dev")
+    assert "check_name=deploy-dev" in gate["run"] and 'select(.conclusion == "success")' in gate[
+        "run"
+    ]
+    for job in (dev, prod):
+        assert job["permissions"]["id-token"] == "write"
+        assert any(step.get("uses") == "./.github/actions/deploy" for step in job["steps"])
+    action = yaml.safe_load((ROOT / ".github" / "actions" / "deploy" / "action.yml").read_text())
+    steps = {step.get("name", step.get("uses")): step for step in action["runs"]["steps"]}
+    credentials = next(s for k, s in steps.items() if "configure-aws-credentials" in k)
+    assert credentials["with"]["role-to-assume"] == "${{ inputs.role }}"
+    names = list(steps)
+    assert names.index("save the live aliases") < names.index("sam deploy")
+    smoke = steps["openbin smoke"]["run"]
+    assert "openbin smoke" in smoke and "openbin aliases restore" in smoke  # rolled back
 
 
 # -- scanners' skips -----------------------------------------------------------------------------

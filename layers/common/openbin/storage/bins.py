@@ -383,6 +383,17 @@ class BinRepository:
             charge,
         )
 
+    def referenced_objects(self) -> set[str]:
+        """The S3 key of every record a bin or a version names (two scans: an operator's
+        sweep of orphaned objects, never a request's)."""
+        keys: set[str] = set()
+        for table in (self.table, self.versions_table):
+            for page in self._db.get_paginator("scan").paginate(
+                TableName=table, ProjectionExpression="s3Key", ConsistentRead=True
+            ):
+                keys.update(item["s3Key"]["S"] for item in page["Items"] if "s3Key" in item)
+        return keys
+
     # -- whole-history operations ----------------------------------------------------------------
     def list_versions(self, bin_id: str) -> list[StoredVersion]:
         items = query_all(

@@ -95,6 +95,15 @@ class RecordStore(ObjectStore):
                 },
             )
 
+    def objects_older_than(self, cutoff: datetime) -> list[str]:
+        """Keys of the record objects written before ``cutoff``."""
+        keys: list[str] = []
+        for page in self._s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self._bucket, Prefix="records/"
+        ):
+            keys += [o["Key"] for o in page.get("Contents", []) if o["LastModified"] < cutoff]
+        return keys
+
     def keys_of_bin(self, bin_id: str) -> list[str]:
         keys: list[str] = []
         paginator = self._s3.get_paginator("list_objects_v2")
