@@ -61,7 +61,9 @@ def test_nothing_accepted_is_unreadable(handler_api):
     headers = {"X-Master-Key": account.key, "Content-Type": "multipart/form-data; boundary=b"}
     reply = handler_api.post("/v3/xl/b", form, headers)
     assert reply.status == 403
-    assert reply.message.startswith("Record too large to be read back: as a JSON answer it would")
+    assert reply.message.startswith(
+        "Record too large to be read back: as a JSON answer it would take "
+    )
     # the largest XL upload of plain ASCII still goes in and comes out
     plain = json.dumps({"s": "a" * 4_600_000}).encode()
     form = form.replace(record, plain)
