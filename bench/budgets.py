@@ -1,4 +1,4 @@
-"""Work a client controls, under its budget (``openbin.budget``): JSONPath, in-process, no
+"""Work a client controls, under its budget (``openbin.bounded.budget``): JSONPath, in-process, no
 storage. What the most a linear query visits costs on a 1 MB record, what the meter itself adds,
 and what a refusal of super-linear work costs: on a small record (the base budget alone: issue
 11 asks for about 100 ms of CPU) and on a record of 8,844 values (the base plus 4 steps a value,
@@ -34,7 +34,7 @@ def bench_budgets(quick: bool) -> dict:
     import jsonpath_ng.jsonpath as jsonpath_ng
     import msgspec
 
-    from openbin import budget, jsonpath
+    from openbin.bounded import budget, jsonpath
     from openbin.settings import Settings
 
     log("budgets: JSONPath queries and refusals ...")

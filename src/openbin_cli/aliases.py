@@ -36,6 +36,32 @@ def save(cloudformation, lambda_client, stack: str, file: Path) -> dict[str, str
     return versions
 
 
+def stack_versions(cloudformation, stack: str) -> dict[str, str]:
+    """{function: the version the stack published for it} (its AWS::Lambda::Version resources,
+    whose physical IDs are ``arn:…:function:<name>:<version>``)."""
+    versions: dict[str, str] = {}
+    for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack):
+        for resource in page["StackResourceSummaries"]:
+            if resource["ResourceType"] == "AWS::Lambda::Version":
+                function, version = resource["PhysicalResourceId"].rsplit(":", 2)[-2:]
+                versions[function] = version
+    return versions
+
+
+def sync(cloudformation, lambda_client, stack: str) -> dict[str, str]:
+    """Point every live alias at the version the stack names, when it points elsewhere: after
+    a smoke check failed and ``restore`` moved the aliases back, a deploy with the same code is
+    an empty changeset and would leave them there, so the next smoke check would test the old
+    code. {function: version} of those that moved."""
+    moved: dict[str, str] = {}
+    for function, version in sorted(stack_versions(cloudformation, stack).items()):
+        current = lambda_client.get_alias(FunctionName=function, Name=ALIAS)["FunctionVersion"]
+        if current != version:
+            lambda_client.update_alias(FunctionName=function, Name=ALIAS, FunctionVersion=version)
+            moved[function] = version
+    return moved
+
+
 def restore(lambda_client, file: Path) -> dict[str, str]:
     """Point every saved function's live alias back at its saved version; {function: version}
     of those that moved."""

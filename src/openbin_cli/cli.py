@@ -56,7 +56,7 @@ def serve(args: argparse.Namespace) -> int:
         # Every invocation is a thread of this process (on Lambda, a process of its own):
         # expensive client-controlled work (JSONPath, schemas) takes turns, so a burst of it
         # cannot starve the other requests of the interpreter lock.
-        from openbin import budget
+        from openbin.bounded import budget
 
         budget.one_at_a_time()
         first_start = aws.is_empty()
@@ -236,6 +236,9 @@ def run_aliases(args: argparse.Namespace) -> int:
             session.client("cloudformation"), lambda_client, args.stack_name, Path(args.file)
         )
         print(json.dumps({"saved": saved}))
+    elif args.action == "sync":
+        moved = aliases.sync(session.client("cloudformation"), lambda_client, args.stack_name)
+        print(json.dumps({"synced": moved}))
     else:
         print(json.dumps({"restored": aliases.restore(lambda_client, Path(args.file))}))
     return 0
@@ -353,11 +356,16 @@ def parser() -> argparse.ArgumentParser:
     aliases = sub.add_parser(
         "aliases", help="save the live aliases' versions before a deploy; restore them after"
     ).add_subparsers(dest="action", required=True)
-    for action in ("save", "restore"):
-        p = aliases.add_parser(action, help=f"{action} every function's live alias version")
+    for action, what in (
+        ("save", "write every function's live alias version to --file"),
+        ("restore", "point every live alias back at the version --file holds"),
+        ("sync", "point every live alias at the version the stack names"),
+    ):
+        p = aliases.add_parser(action, help=what)
         p.add_argument("--stack-name", required=True)
         p.add_argument("--region", help="AWS region of --stack-name")
-        p.add_argument("--file", required=True, help="where the versions are kept (JSON)")
+        if action != "sync":
+            p.add_argument("--file", required=True, help="where the versions are kept (JSON)")
         p.set_defaults(func=run_aliases)
 
     p = sub.add_parser("invoke", parents=[target], help="run one function on one event")

@@ -2,7 +2,8 @@
 
 from collections import Counter
 
-from openbin import ids, schemas
+from openbin import ids
+from openbin.bounded import schemas
 from openbin.models import SchemaDoc
 from tests.seed import add_bins
 from tests.support import storage_calls

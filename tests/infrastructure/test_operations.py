@@ -218,9 +218,8 @@ def test_the_pipeline_tests_pull_requests_and_deploys_with_oidc():
     # prod: by hand, from main only, and only a commit whose deploy-dev succeeded
     assert "workflow_dispatch" in prod["if"] and "github.ref == 'refs/heads/main'" in prod["if"]
     gate = next(step for step in prod["steps"] if step.get("name") == "this commit passed dev")
-    assert "check_name=deploy-dev" in gate["run"] and 'select(.conclusion == "success")' in gate[
-        "run"
-    ]
+    assert "check_name=deploy-dev" in gate["run"]
+    assert '.conclusion == "success" and .app.slug == "github-actions"' in gate["run"]
     for job in (dev, prod):
         assert job["permissions"]["id-token"] == "write"
         assert any(step.get("uses") == "./.github/actions/deploy" for step in job["steps"])
@@ -232,6 +231,9 @@ def test_the_pipeline_tests_pull_requests_and_deploys_with_oidc():
     assert names.index("save the live aliases") < names.index("sam deploy")
     smoke = steps["openbin smoke"]["run"]
     assert "openbin smoke" in smoke and "openbin aliases restore" in smoke  # rolled back
+    assert names.index("the live aliases name what the stack deployed") < names.index(
+        "openbin smoke"
+    )
 
 
 # -- scanners' skips -----------------------------------------------------------------------------

@@ -56,3 +56,20 @@ def test_save_then_restore_after_a_deploy(tmp_path):
     assert aliases.restore(client, file) == {"stack-ReadBin": "7"}
     assert client.updates == [("stack-ReadBin", "7")]
     assert aliases.restore(client, file) == {}  # nothing left to move
+
+
+class StackWithVersions(CloudFormation):
+    def get_paginator(self, name):
+        version = {
+            "ResourceType": "AWS::Lambda::Version",
+            "PhysicalResourceId": "arn:aws:lambda:us-east-1:1:function:stack-ReadBin:8",
+        }
+        return Paginator([{"StackResourceSummaries": [version]}])
+
+
+def test_sync_points_the_aliases_at_what_the_stack_deployed():
+    """A smoke check failed and the aliases went back to 7; the next deploy of the same code is
+    an empty changeset, so the stack still names 8: sync makes the smoke check test 8 again."""
+    client = Lambda({"stack-ReadBin": "7"})
+    assert aliases.sync(StackWithVersions(), client, "stack") == {"stack-ReadBin": "8"}
+    assert aliases.sync(StackWithVersions(), client, "stack") == {}

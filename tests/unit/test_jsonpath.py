@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from openbin import jsonpath
+from openbin.bounded import jsonpath
 from openbin.errors import InvalidRequest
 from openbin.settings import Settings
 

@@ -1,10 +1,10 @@
-"""openbin.patching's rules, case by case (the contract tests drive them over HTTP)."""
+"""openbin.bounded.patching's rules, case by case (the contract tests drive them over HTTP)."""
 
 from __future__ import annotations
 
 import pytest
 
-from openbin import patching
+from openbin.bounded import patching
 from openbin.errors import Conflict, InvalidRequest
 from openbin.validation import NumberLog, loads_exact
 

@@ -1,4 +1,4 @@
-"""openbin.schema_bounds and the budgets of openbin.schemas, without storage: what a schema
+"""openbin.bounded.schema_bounds and the budgets of openbin.bounded.schemas, without storage: what a schema
 expands to, the meter, and that no schema of the allowed size runs long on the largest record."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import time
 import pytest
 from jsonschema.validators import Draft7Validator
 
-from openbin import budget, schemas
-from openbin import schema_bounds as bounds
+from openbin.bounded import budget, schemas
+from openbin.bounded import schema_bounds as bounds
 from openbin.errors import InvalidRequest, SchemaMismatch
 from openbin.models import SchemaDoc
 

@@ -42,7 +42,7 @@ def test_jsonschema_patches_are_for_this_version_and_installed():
     import jsonschema._utils
     from jsonschema import exceptions, validators
 
-    from openbin import schema_bounds
+    from openbin.bounded import schema_bounds
 
     check_version(schema_bounds.PATCHED_FOR)
     # jsonschema's own drafts: the only classes in the layer's registry. Test-only libraries
@@ -71,7 +71,7 @@ def test_jsonpath_ng_patches_are_for_this_version_and_installed():
     import jsonpath_ng.ext.string as string
     import jsonpath_ng.jsonpath as jsonpath_module
 
-    from openbin import jsonpath, regex
+    from openbin.bounded import jsonpath, regex
 
     check_version(jsonpath.PATCHED_FOR)
     assert jsonpath_module.DatumInContext.__init__ is jsonpath._metered_init

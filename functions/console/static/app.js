@@ -52,10 +52,10 @@ async function api(method, path, { body, headers } = {}) {
   const sent = { [sessionStorage.getItem(HEADER)]: sessionStorage.getItem(KEY), ...(headers || {}) };
   const response = await fetch("/v3" + path, { method, headers: sent, body });
   const text = await response.text();
-  let json = null;
+  let json;
   try {
     json = text ? JSON.parse(text) : null;
-  } catch (_) {
+  } catch {
     json = null;
   }
   if (!response.ok) {
@@ -162,7 +162,7 @@ function pretty(text) {
     return JSON.stringify(JSON.parse(again)) === JSON.stringify(parsed) && !/\d{16,}/.test(text)
       ? again
       : text;
-  } catch (_) {
+  } catch {
     return text;
   }
 }
@@ -587,7 +587,7 @@ $("copy-key").addEventListener("click", async () => {
   try {
     await navigator.clipboard.writeText($("new-key-secret").value);
     $("status").textContent = "Copied.";
-  } catch (_) {
+  } catch {
     $("new-key-secret").select();
     $("status").textContent = "Select the key and copy it.";
   }

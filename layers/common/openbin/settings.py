@@ -84,7 +84,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_json_depth: Annotated[int, env("OPENBIN_MAX_JSON_DEPTH", ge=1, le=500)] = 100
     jsonpath_max_length: Annotated[int, env("OPENBIN_JSONPATH_MAX_LENGTH", ge=1)] = 256
     # Work (nodes visited) a JSONPath evaluation may do beyond 4 steps per value of the record
-    # (about 100 ms of CPU): see openbin.jsonpath.
+    # (about 100 ms of CPU): see openbin.bounded.jsonpath.
     jsonpath_base_steps: Annotated[int, env("OPENBIN_JSONPATH_BASE_STEPS", ge=1)] = 12_500
 
     # CORS, as the HTTP API's CorsConfiguration says (a test checks they agree): what the

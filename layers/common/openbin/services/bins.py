@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 import msgspec
 
-from openbin import clock, ids, patching, retry
+from openbin import clock, ids, retry
+from openbin.bounded import patching
 from openbin.clock import now_iso
 from openbin.errors import (
     UNAVAILABLE,
@@ -426,7 +427,7 @@ class BinService:
         doc: SchemaDoc | None = self.storage.schema_docs.get(collection.schema_doc_id)
         if doc is None:  # detached concurrently: nothing to validate against
             return
-        from openbin import schemas
+        from openbin.bounded import schemas
 
         schemas.validate(doc, value, size)
 
@@ -456,7 +457,7 @@ class BinService:
             bin, ref, tag = self._read_again(bin, version)
             data = storage.records.load(ref)
         if request.json_path is not None:
-            from openbin import jsonpath
+            from openbin.bounded import jsonpath
 
             numbers = NumberLog()
             matches = jsonpath.query(

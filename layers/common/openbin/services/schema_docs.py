@@ -1,5 +1,5 @@
 """docs/API.md §5 Schema docs: create, read, replace, rename. Validation itself is in
-openbin.schemas."""
+openbin.bounded.schemas."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class SchemaDocService:
 
     @staticmethod
     def _checked(content_type: str | None, body: bytes) -> str:
-        from openbin import schemas
+        from openbin.bounded import schemas
 
         require_json_content_type(content_type)
         return schemas.check_schema(body)[1]

@@ -1,5 +1,5 @@
 """A per-thread step budget for work whose cost a client controls: evaluating a JSONPath
-expression (``openbin.jsonpath``) or a JSON Schema (``openbin.schema_bounds``).
+expression (``openbin.bounded.jsonpath``) or a JSON Schema (``openbin.bounded.schema_bounds``).
 
 Work is counted in steps, each a small bounded amount of CPU, so a budget bounds the time and
 the same request is refused the same way on every machine. The invocation's deadline is checked

@@ -7,7 +7,7 @@ Safe against hostile schemas:
   cannot compile (look-arounds, back-references) are refused when the schema is saved;
 - schemas are bounded in size and nesting depth when saved, and so is what their references
   expand to (``MAX_EXPANSION`` subschemas a pass; a reference loop that never descends into
-  the data is refused): see ``openbin.schema_bounds``;
+  the data is refused): see ``openbin.bounded.schema_bounds``;
 - every evaluation is metered: checking a schema when it is saved gets ``CHECK_STEPS`` steps,
   validating a record ``validation_budget(size)``; past it the request gets a 400, so no schema
   can make a request run long;
@@ -30,8 +30,8 @@ from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import specification_with
 
-from openbin import budget, regex
-from openbin import schema_bounds as bounds
+from openbin.bounded import budget, regex
+from openbin.bounded import schema_bounds as bounds
 from openbin.errors import InvalidRequest, SchemaMismatch
 from openbin.models import SchemaDoc
 from openbin.validation import depth_within, loads
@@ -40,7 +40,7 @@ MAX_SCHEMA_BYTES = 64 * 1024
 MAX_SCHEMA_DEPTH = 32
 # Subschemas one validation pass may apply, every reference counted each time it is reached.
 MAX_EXPANSION = 10_000
-# Steps (see openbin.schema_bounds) to check a schema when it is saved, and to validate a
+# Steps (see openbin.bounded.schema_bounds) to check a schema when it is saved, and to validate a
 # record: a base, more for larger records, and a ceiling. A step is 1.5-2.5 us of one core here
 # (tests/unit/test_schema_bounds.py times the worst cases: at most ~1.5 s); a typical schema on
 # a 1 MB record takes about 260,000 steps.
@@ -183,7 +183,7 @@ def check_schema(raw: bytes) -> tuple[object, str]:
 
 
 def expansion(schema: object, limit: int = MAX_EXPANSION) -> int:
-    """The subschemas one validation pass applies (see ``openbin.schema_bounds.expansion``)."""
+    """The subschemas one validation pass applies (see ``schema_bounds.expansion``)."""
     specification = specification_with(_validator_class(schema).META_SCHEMA["$schema"])
     resolver = LOCAL_ONLY.resolver_with_root(specification.create_resource(schema))
     return bounds.expansion(schema, resolver, specification, limit)

@@ -2,7 +2,7 @@
 
 Bounds, so that a hostile expression gets a 400 quickly instead of a hung function:
 - the expression's length is capped;
-- evaluation is metered (``openbin.budget``): every node jsonpath-ng visits creates a
+- evaluation is metered (``openbin.bounded.budget``): every node jsonpath-ng visits creates a
   ``DatumInContext``, so counting those creations bounds the work. The budget grows with the
   record: ``base_steps`` (12,500 by default: 30-60 ms of CPU) plus ``STEPS_PER_VALUE`` for each
   value in it.
@@ -29,7 +29,7 @@ import jsonpath_ng.ext.string as _string
 import jsonpath_ng.jsonpath as _jsonpath
 from jsonpath_ng.ext.parser import ExtendedJsonPathParser
 
-from openbin import budget, regex
+from openbin.bounded import budget, regex
 from openbin.errors import InvalidRequest
 
 INVALID = "Invalid X-JSON-Path expression passed"

@@ -2,7 +2,7 @@
 applied within bounds, so that a hostile patch gets a clear 4xx quickly instead of exhausting
 the function:
 
-- a JSON Patch's work is metered (``openbin.budget``): every operation costs a few steps plus
+- a JSON Patch's work is metered (``budget``): every operation costs a few steps plus
   one step for every ``CHARS_PER_STEP`` characters of the values it copies, adds, replaces,
   removes or tests (measured as compact JSON, by the C encoder). The budget is ``base_steps``
   plus ``STEPS_PER_CHAR`` steps for each character of the record and of the patch, so a patch
@@ -28,7 +28,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from openbin import budget
+from openbin.bounded import budget
 from openbin.errors import Conflict, InvalidRequest
 from openbin.validation import (
     COMPACT,

@@ -2,19 +2,19 @@
 request run for long (an exponential schema is 1 KB: ``$ref``s that fan out two ways at each
 of 30 levels).
 
-Two defences, used by ``openbin.schemas``:
+Two defences, used by ``openbin.bounded.schemas``:
 
 - **When a schema is saved**, ``expansion`` walks the subschemas one validation pass may apply,
   following every reference, and refuses the schema when that is more than ``limit`` (the fan
   out above: 2^30), or when a reference loops back to itself without descending into the data
   (validation would never end). Recursion *through* the data (a tree's ``children`` items
   referring back to the tree) is allowed: it ends with the data.
-- **Whenever a schema is evaluated**, the work is metered (``openbin.budget``): every keyword call
+- **Whenever a schema is evaluated**, the work is metered (``budget``): every keyword call
   costs one step, plus one per element of its schema value (``required`` with 10,000 names,
   ``enum``) and, for keywords that scan the instance (``items``, ``additionalProperties`` ...),
   one per element scanned; every comparison of ``const``/``enum``/``uniqueItems`` values costs
   a step per node compared; regular expressions and error messages one per 64 characters they
-  scan or hold. Past the budget, ``openbin.budget.OverBudget`` is raised and the caller
+  scan or hold. Past the budget, ``openbin.bounded.budget.OverBudget`` is raised and the caller
   answers with a 400.
   The per-step work is bounded by a constant, so the budget bounds the time.
 
@@ -34,8 +34,8 @@ import jsonschema._utils
 from jsonschema import exceptions as _exceptions
 from jsonschema import validators as _validators
 
-from openbin import regex
-from openbin.budget import active, spend
+from openbin.bounded import regex
+from openbin.bounded.budget import active, spend
 
 
 class Endless(Exception):
