@@ -46,6 +46,7 @@ class Grant:
 
     action: str
     resource: str
+    deny: bool = False  # Effect Deny: refuses what it covers, whatever allows it
     # StringLike/StringEquals on condition keys (``s3:prefix``), as (operator, key, values);
     # a request that does not carry the key (a GetObject has no s3:prefix) is not covered
     conditions: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
@@ -107,12 +108,13 @@ def grants_of(template, function: str) -> list[Grant]:
         if not isinstance(policy, dict):
             continue
         for statement in policy.get("Statement", []):
-            if statement.get("Effect") != "Allow":
-                continue
+            if "NotAction" in statement or "NotResource" in statement:
+                raise ValueError(f"{function}: NotAction and NotResource are not modelled here")
+            deny = statement.get("Effect") == "Deny"
             conditions = _conditions(statement)
             for action in _as_list(statement["Action"]):
                 for resource in _as_list(statement["Resource"]):
-                    grants.append(Grant(action, _resource_name(resource), conditions))
+                    grants.append(Grant(action, _resource_name(resource), deny, conditions))
     return grants
 
 
@@ -139,10 +141,15 @@ class Policies:
     def allowing(
         self, function: str, action: str, resource: str, context: dict | None = None
     ) -> Grant | None:
-        for grant in self.grants.get(function, []):
-            if (function, grant) not in self.removed and grant.covers(action, resource, context):
-                return grant
-        return None
+        """The grant that allows the call (None: refused): an explicit Deny wins, as in IAM."""
+        covering = [
+            grant
+            for grant in self.grants.get(function, [])
+            if (function, grant) not in self.removed and grant.covers(action, resource, context)
+        ]
+        if any(grant.deny for grant in covering):
+            return None
+        return covering[0] if covering else None
 
     def check(self, function: str, service: str, operation: str, params: dict) -> None:
         """Raise what AWS raises when ``function``'s policy does not allow the call."""
@@ -183,15 +190,16 @@ class Policies:
             bucket = self.logical(params["Bucket"])
             if operation == "DeleteObjects":
                 for obj in params["Delete"]["Objects"]:
-                    yield "s3:DeleteObject", f"{bucket}/{obj['Key']}"
+                    action = "s3:DeleteObjectVersion" if obj.get("VersionId") else "s3:DeleteObject"
+                    yield action, f"{bucket}/{obj['Key']}"
             elif operation == "ListObjectsV2":
                 yield "s3:ListBucket", bucket
             elif operation == "ListObjectVersions":
                 yield "s3:ListBucketVersions", bucket
             elif "Key" in params:
                 action = S3_OBJECT_ACTIONS.get(operation, operation)
-                if params.get("VersionId") and action == "GetObject":
-                    action = "GetObjectVersion"
+                if params.get("VersionId") and action in ("GetObject", "DeleteObject"):
+                    action += "Version"
                 yield f"s3:{action}", f"{bucket}/{params['Key']}"
             else:
                 yield f"s3:{operation}", bucket

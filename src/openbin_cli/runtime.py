@@ -126,8 +126,10 @@ class IntegrationFailed(Exception):
 
 
 def payload_size(value: dict) -> int:
-    """Bytes of a payload as Lambda serialises it (the Python runtime's json.dumps: ASCII)."""
-    return len(json.dumps(value, separators=(",", ":")))
+    """Bytes of a payload as Lambda serialises it: JSON, whose non-ASCII characters the
+    python3.12+ runtimes write as UTF-8 (earlier ones escaped them), a body being one string."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 class FunctionRunner:
@@ -184,15 +186,15 @@ class FunctionRunner:
         finally:
             invoking.reset(token)
         elapsed = time.monotonic() - started
-        if synchronous and elapsed > INTEGRATION_TIMEOUT:
-            raise IntegrationFailed(
-                503, "Service Unavailable", f"{name}: {elapsed:.1f} s > API Gateway's 30 s"
-            )
-        if elapsed > context.timeout_seconds:  # Lambda stops it: Task timed out
+        if elapsed > context.timeout_seconds:  # Lambda stops it first: Task timed out
             raise IntegrationFailed(
                 500,
                 "Internal Server Error",
                 f"{name}: {elapsed:.1f} s > its Timeout of {context.timeout_seconds} s",
+            )
+        if synchronous and elapsed > INTEGRATION_TIMEOUT:  # a function allowed more than 30 s
+            raise IntegrationFailed(
+                503, "Service Unavailable", f"{name}: {elapsed:.1f} s > API Gateway's 30 s"
             )
         if synchronous:
             size = payload_size(result) if isinstance(result, dict) else 0

@@ -85,7 +85,10 @@ class App:
         client_ip: str,
         host: str,
     ) -> tuple[int, dict, bytes]:
-        url = urlsplit(target)
+        try:
+            url = urlsplit(target)
+        except ValueError:  # e.g. an unclosed IPv6 bracket in an absolute target
+            return _json(400, {"message": "Invalid request target"})
         path = decoded_path(url.path or "/")
         if path == ADMIN_PATH:
             return self.admin(method, headers, body, client_ip)
@@ -240,7 +243,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, headers, data)
         if not app.quiet:
             elapsed = (time.perf_counter() - started) * 1000
-            path = urlsplit(self.path).path
+            path = self.path.split("?", 1)[0]  # as sent (urlsplit refuses some targets)
             print(f"{self.command} {path} {status} {elapsed:.1f}ms", file=sys.stderr, flush=True)
 
     def _read_body(self) -> bytes | None:

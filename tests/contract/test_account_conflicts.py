@@ -57,3 +57,35 @@ def test_fifty_parallel_writers_of_one_account(api, round_):
     assert after == (before[0] - 50, before[1] + 25 - 10)
     if api.level == "handler":  # the emulator runs in this process: the collisions happened
         assert sum(conflicts.COLLISIONS.values()) > collisions
+
+
+def test_renames_privacy_and_moves_beside_writes_of_the_bin(api):
+    """A rename, a privacy change or a move into a collection is one UpdateItem of the bin: a
+    write of the bin in flight made it fail with TransactionConflictException (503, and after a
+    move the record was written but the collection unchanged). It is sent again."""
+    account = api.account(plan="pro")
+    key = {"X-Master-Key": account.key}
+    bin_id = api.create_bin(account, {"n": 0})
+    collections = [api.collection(account, f"c{n}")["collectionId"] for n in range(2)]
+
+    def put(n):
+        return api.request("PUT", f"/v3/b/{bin_id}", key, {"n": n})
+
+    def rename(n):
+        return api.request("PUT", f"/v3/b/{bin_id}/meta/name", {**key, "X-Bin-Name": f"b{n}"})
+
+    def privacy(n):
+        headers = {**key, "X-Bin-Private": "true" if n % 2 else "false"}
+        return api.request("PUT", f"/v3/b/{bin_id}/meta/privacy", headers)
+
+    def move(n):
+        headers = {**key, "X-Collection-Id": collections[n % 2]}
+        return api.request("PUT", f"/v3/b/{bin_id}", headers, {"moved": n})
+
+    work = [(put, n) for n in range(24)] + [(rename, n) for n in range(8)]
+    work += [(privacy, n) for n in range(8)] + [(move, n) for n in range(8)]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        replies = list(pool.map(lambda job: job[0](job[1]), work))
+    assert [r.status for r in replies] == [200] * len(work), [
+        r.body for r in replies if r.status != 200
+    ]

@@ -761,3 +761,10 @@ def test_a_connection_that_sends_nothing_is_closed(servers, tmp_path):
         started = time.monotonic()
         assert connection.recv(65536) == b""  # closed by the server
         assert time.monotonic() - started < 4
+
+
+def test_a_target_that_is_no_url_is_a_400(shared, shared_bin):
+    raw = raw_exchange(shared, b"GET http://[::1/v3/b HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    status, _, body = split_response(raw)
+    assert (status, json.loads(body)) == (400, {"message": "Invalid request target"})
+    assert_still_serving(shared_bin)

@@ -17,7 +17,8 @@ from openbin_cli import runtime
 
 pytestmark = pytest.mark.timeout(120)
 INTERNAL = {"message": "Internal Server Error"}
-WIDE = "\u00e9"  # one character, two bytes of UTF-8, six escaped (\u00e9) in a Lambda answer
+QUOTE = '"'  # in a record's JSON text \" (2 bytes); in a Lambda answer, a string, \\\" (4)
+WIDE = "\u00e9"  # two bytes of UTF-8, and as many in a Lambda answer (python3.12+: unescaped)
 
 
 def stored_directly(storage, owner_id: str, text: str) -> str:
@@ -41,9 +42,9 @@ def stored_directly(storage, owner_id: str, text: str) -> str:
 
 @pytest.mark.fresh_world  # a 4.4 MB object of its own
 def test_a_response_past_lambdas_limit_is_a_500_as_on_aws(handler_api, storage):
-    """4.4 MB of UTF-8 that escapes to 13 MB: Lambda refuses the answer, API Gateway says 500."""
+    """4.4 MB of JSON that escapes to 8.8 MB: Lambda refuses the answer, API Gateway says 500."""
     account = handler_api.account(plan="pro")
-    text = json.dumps({"s": WIDE * 2_200_000}, ensure_ascii=False)
+    text = json.dumps({"s": QUOTE * 2_200_000})
     bin_id = stored_directly(storage, account.account_id, text)
     reply = handler_api.get(f"/v3/b/{bin_id}?meta=false", {"X-Master-Key": account.key})
     assert (reply.status, reply.json()) == (500, INTERNAL)
@@ -52,7 +53,7 @@ def test_a_response_past_lambdas_limit_is_a_500_as_on_aws(handler_api, storage):
 def test_nothing_accepted_is_unreadable(handler_api):
     """So a record that could not be read back is refused when it is written."""
     account = handler_api.account(plan="pro")
-    record = json.dumps({"s": WIDE * 2_200_000}, ensure_ascii=False).encode()
+    record = json.dumps({"s": QUOTE * 2_200_000}).encode()
     form = (
         b'--b\r\nContent-Disposition: form-data; name="file"; filename="x.json"\r\n\r\n'
         + record
@@ -64,7 +65,10 @@ def test_nothing_accepted_is_unreadable(handler_api):
     assert reply.message.startswith(
         "Record too large to be read back: as a JSON answer it would take "
     )
-    # the largest XL upload of plain ASCII still goes in and comes out
+    # the largest XL uploads of plain ASCII or of two-byte characters still go in and come out
+    wide = json.dumps({"s": WIDE * 2_300_000}, ensure_ascii=False).encode()
+    made = handler_api.post("/v3/xl/b", form.replace(record, wide), headers)
+    assert made.status == 200, made.body
     plain = json.dumps({"s": "a" * 4_600_000}).encode()
     form = form.replace(record, plain)
     made = handler_api.post("/v3/xl/b", form, headers)
@@ -76,11 +80,11 @@ def test_nothing_accepted_is_unreadable(handler_api):
 def test_a_jsonpath_answer_past_the_limit_is_a_clear_400(handler_api):
     account = handler_api.account(plan="pro")
     key = {"X-Master-Key": account.key}
-    record = json.dumps({"x": {"y": WIDE * 524_000}}, ensure_ascii=False).encode()
+    record = json.dumps([QUOTE * 250_000]).encode()  # 500 KB of JSON, 1 MB in an answer
     bin_id = handler_api.create_bin(account, record, Content_Type="application/json")
     whole = handler_api.get(f"/v3/b/{bin_id}", key)
-    assert whole.status == 200  # the record itself: 3 MB escaped
-    twice = handler_api.get(f"/v3/b/{bin_id}", {**key, "X-JSON-Path": "$..*"})
+    assert whole.status == 200
+    twice = handler_api.get(f"/v3/b/{bin_id}", {**key, "X-JSON-Path": "$[0,0,0,0,0,0,0]"})
     assert twice.status == 400
     assert twice.message.startswith("X-JSON-Path answer too large to send: as JSON it would take")
 
@@ -152,3 +156,24 @@ def test_a_read_racing_a_write_never_answers_5xx(handler_api, storage, monkeypat
         assert reply.status == 404
     else:
         assert (reply.status, reply.json()) == (200, {"new": 1})
+
+
+def test_a_jsonpath_answer_of_a_huge_number_repeated_is_refused_before_it_is_built(handler_api):
+    """Numbers counted 8 bytes each: 120 copies of a 1,000,000-digit number built 126 MB of
+    JSON before the refusal (1.4 GB at the largest plan limit: out of memory on Lambda)."""
+    import resource
+    import time
+
+    account = handler_api.account(plan="pro")
+    key = {"X-Master-Key": account.key}
+    record = b"[" + b"7" * 1_000_000 + b"]"
+    made = handler_api.post("/v3/b", record, {**key, "Content-Type": "application/json"})
+    bin_id = json.loads(made.body, parse_int=str)["metadata"]["id"]
+    query = "$[" + ",".join(["0"] * 120) + "]"
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    reply = handler_api.get(f"/v3/b/{bin_id}", {**key, "X-JSON-Path": query})
+    assert (reply.status, reply.message) == (400, "Invalid X-JSON-Path expression passed")
+    assert time.monotonic() - started < 2
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak) / 1024
+    assert grown < 60, f"peak memory grew by {grown:.0f} MB"

@@ -169,10 +169,27 @@ def scenario(handler_api, storage, monkeypatch):
         ("UsageFunction", lambda: handler_api.get("/v3/l", key)),
         ("UsageFunction", lambda: handler_api.get(f"/v3/l/{datetime.now(UTC):%d-%m-%Y}", key)),
         *master_key_routes(handler_api, account, made),
+        ("UsageFunction", orphaned_key_refused(handler_api, storage)),
         *refusals_with_a_recognised_key(handler_api, account, made),
         ("RouteNotFoundFunction", lambda: handler_api.get("/v3/nothing")),
         ("ConsoleFunction", lambda: handler_api.get("/")),
     ]
+
+
+def orphaned_key_refused(api, storage):
+    """A key whose account item is gone (imported data): the charge is refused, and the answer
+    looks for what the account has left (GetItem)."""
+    from openbin import ids
+
+    orphan = generate_key()
+    storage.keys.put(KeyRecord(hash_key(orphan), ids.new_id(), "master", now_iso()))
+
+    def step():
+        reply = api.get("/v3/usage", {"X-Master-Key": orphan})
+        assert (reply.status, reply.message) == (403, "Bin not associated to any user account")
+        return Reply(200, {}, b"")
+
+    return step
 
 
 def master_key_routes(api, account, made: dict) -> list:
@@ -478,3 +495,51 @@ def test_each_kind_of_call_is_checked(template, aws, storage):
             assert "is not authorized to perform: dynamodb:" in str(raised.value)
     finally:
         invoking.reset(token)
+
+
+@pytest.mark.access_denied
+def test_a_deny_statement_wins_and_not_action_is_refused(template, aws, storage):
+    """An explicit Deny refuses what an Allow grants, as in IAM; a deleted object version is
+    s3:DeleteObjectVersion, not s3:DeleteObject."""
+    from botocore.exceptions import ClientError
+
+    from openbin_cli.runtime import invoking
+
+    enforced = iam.policies()
+    assert enforced is not None
+    deny = iam.Grant("s3:GetObject", "RecordsBucket/records/*", deny=True)
+    enforced.grants["ReadBinFunction"].append(deny)
+    token = invoking.set("ReadBinFunction")
+    try:
+        with pytest.raises(ClientError) as raised:
+            storage.records._s3.get_object(Bucket=aws.names["RecordsBucket"], Key="records/x")
+        assert raised.value.response["Error"]["Code"] == "AccessDenied"
+    finally:
+        invoking.reset(token)
+        enforced.grants["ReadBinFunction"].remove(deny)
+    requested = list(
+        enforced.requested(
+            "s3",
+            "DeleteObjects",
+            {
+                "Bucket": aws.names["RecordsBucket"],
+                "Delete": {
+                    "Objects": [{"Key": "records/a", "VersionId": "v1"}, {"Key": "records/b"}]
+                },
+            },
+        )
+    )
+    assert [action for action, _ in requested] == ["s3:DeleteObjectVersion", "s3:DeleteObject"]
+    bad = {
+        "Resources": {
+            "F": {
+                "Properties": {
+                    "Policies": [
+                        {"Statement": [{"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"}]}
+                    ]
+                }
+            }
+        }
+    }
+    with pytest.raises(ValueError, match="NotAction"):
+        iam.grants_of(type("T", (), {"resources": bad["Resources"]})(), "F")

@@ -277,12 +277,13 @@ def uploaded_file(content_type: str | None, body: bytes) -> bytes:
 COMPACT = (",", ":")
 
 # Lambda's limit on a synchronous response: the handler's answer as JSON, whose body is one
-# string, so every '"', '\\' and non-ASCII character of a record counts escaped (é: 6 bytes,
-# an emoji: 12). Room is left for the status, the headers and the metadata around it.
+# string, so every '"' and '\\' of a record counts twice (the python3.12+ runtimes write other
+# characters as UTF-8, unescaped: é 2 bytes, an emoji 4). Room is left for the status, the
+# headers and the metadata around the record.
 LAMBDA_RESPONSE_LIMIT = 6_291_556
 ANSWER_ROOM = 8_192
-# Below this many characters no text can reach the limit, however it escapes (12 bytes each).
-_ALWAYS_FITS = (LAMBDA_RESPONSE_LIMIT - ANSWER_ROOM) // 12
+# Below this many characters no text can reach the limit, however it is written (4 bytes each).
+_ALWAYS_FITS = (LAMBDA_RESPONSE_LIMIT - ANSWER_ROOM) // 4
 
 
 def answer_size(text: str) -> int | None:
@@ -290,7 +291,8 @@ def answer_size(text: str) -> int | None:
     limit; None when it fits (checked exactly only for large texts)."""
     if len(text) <= _ALWAYS_FITS:
         return None
-    size = len(json.dumps(text)) + ANSWER_ROOM
+    written = json.dumps(text, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    size = len(written) + ANSWER_ROOM
     return size if size > LAMBDA_RESPONSE_LIMIT else None
 
 

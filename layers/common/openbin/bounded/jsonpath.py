@@ -31,6 +31,7 @@ from jsonpath_ng.ext.parser import ExtendedJsonPathParser
 
 from openbin.bounded import budget, regex
 from openbin.errors import InvalidRequest
+from openbin.validation import BigNumber
 
 INVALID = "Invalid X-JSON-Path expression passed"
 STEPS_PER_VALUE = 4
@@ -129,7 +130,11 @@ def _size(value: object, sizes: dict[int, int]) -> int:
         return sizes[id(value)]
     if type(value) is str:
         return len(value) + 2
-    return 8
+    if isinstance(value, BigNumber):  # a million digits is a million bytes, not 8
+        return len(value.text)
+    if type(value) is int:
+        return value.bit_length() * 30103 // 100_000 + 2  # its decimal digits, and a sign
+    return 24
 
 
 def query(
@@ -151,8 +156,7 @@ def query(
         raise InvalidRequest(INVALID) from None
     if len(matches) * 8 > max_bytes:
         raise InvalidRequest(INVALID)
-    if any(type(m) in (dict, list, str) for m in matches):
-        sizes = _sizes(value)
-        if sum(_size(m, sizes) for m in matches) > max_bytes:
-            raise InvalidRequest(INVALID)
+    sizes = _sizes(value) if any(type(m) in (dict, list) for m in matches) else {}
+    if sum(_size(m, sizes) for m in matches) > max_bytes:  # before any of it is written out
+        raise InvalidRequest(INVALID)
     return matches

@@ -491,8 +491,11 @@ class BinRepository:
         return self._set(bin_id, "private", flag(private))
 
     def _set(self, bin_id: str, name: str, value: dict) -> bool:
+        """One attribute of the bin (its name, its privacy); a collision with a write of the bin
+        in flight is sent again (``write``: nothing was applied)."""
         try:
-            self._db.update_item(
+            write(
+                self._db.update_item,
                 TableName=self.table,
                 Key=self.key(bin_id),
                 UpdateExpression="SET #attr = :value",
@@ -508,7 +511,8 @@ class BinRepository:
 
     def move_to_collection(self, bin: Bin, collection_id: str) -> None:
         assert bin.owner_id is not None, "only an owned bin is in a collection"
-        self._db.update_item(
+        write(  # sent again after a collision with a write of the bin in flight
+            self._db.update_item,
             TableName=self.table,
             Key=self.key(bin.bin_id),
             UpdateExpression="SET collectionId = :cid, ownerCollection = :oc",
