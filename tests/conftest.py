@@ -5,7 +5,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from openbin import storage as storage_module
+# DynamoDB's transaction conflicts, emulated in every test (openbin_cli.conflicts), at both
+# levels (the local server a test starts inherits this environment).
+os.environ.setdefault("OPENBIN_TRANSACTION_WINDOW_MS", "4")
+
+from openbin import storage as storage_module  # noqa: E402
 from openbin.observability import logger
 from openbin.settings import Settings
 from openbin_cli.emulator import FAKE_CREDENTIALS, LocalAWS

@@ -12,7 +12,11 @@ so two transactions never overlap and the code that handles a collision never ru
 Here a transaction holds its items for ``WINDOW`` seconds before it is applied (outside the
 emulator's lock, so other calls run meanwhile), which gives concurrent writers the same chance
 to collide as on AWS. Sequential calls never collide: a transaction releases its items when it
-returns. ``OPENBIN_TRANSACTION_WINDOW_MS`` sets the window (default 4 ms; 0 turns it off).
+returns. ``OPENBIN_TRANSACTION_WINDOW_MS`` sets the window: every test runs with 4 ms
+(tests/conftest.py), so the code that handles a collision runs in every tier; ``openbin serve``
+runs without it by default (0), as each write of one account would then wait for the others,
+like on AWS, and a local server is for speed: set it to see how one account's parallel writers
+fare (8 clients creating in one account: 130 creates/s without, 80 with, p99 2.8 s).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ COLLISIONS = {"transactions": 0, "writes": 0}  # counted, for tests and the benc
 
 
 def window() -> float:
-    return float(os.environ.get("OPENBIN_TRANSACTION_WINDOW_MS", "4")) / 1000
+    return float(os.environ.get("OPENBIN_TRANSACTION_WINDOW_MS", "0")) / 1000
 
 
 def _target(request) -> str:

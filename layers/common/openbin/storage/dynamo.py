@@ -87,8 +87,8 @@ WRITE_ATTEMPTS = 40
 def write(call, **kwargs):
     """Send a write, again after answers that guarantee it was not applied (collision,
     throttling), with growing random pauses (``openbin.retry``: many writers of one account
-    collide on its item) until the invocation's deadline; every other answer is the caller's
-    to handle."""
+    collide on its item; pauses that grow fast keep 128 writers of one bin from thrashing)
+    until the invocation's deadline; every other answer is the caller's to handle."""
     from openbin import retry
 
     last: ClientError | None = None
