@@ -1,0 +1,79 @@
+"""Reading a bin (docs/API.md §3.2, §3.8): the record, a version of it, or a JSONPath answer."""
+
+from __future__ import annotations
+
+from openbin.errors import (
+    UNAVAILABLE,
+    InvalidRequest,
+    NotFound,
+    Unavailable,
+)
+from openbin.models import Bin, RecordRef
+from openbin.services import auth
+from openbin.services.bin_checks import BinsBase, etag_matches, etag_of
+from openbin.services.bin_types import BinRead, ReadRequest
+from openbin.services.gate import BIN_NOT_FOUND, open_bin
+from openbin.storage import FAILURES
+from openbin.validation import (
+    NumberLog,
+    loads_exact,
+    parse_bool,
+    parse_version,
+)
+
+
+class Reading(BinsBase):
+    """GET /v3/b/<id> (and its versions, JSONPath, ETags)."""
+
+    # -- read -------------------------------------------------------------------------------
+    def read(self, request: ReadRequest) -> BinRead:
+        storage = self.storage
+        # The version named in the path is read with the bin and the key (one round trip);
+        # its own errors are raised later, in the contract's order.
+        try:
+            version, version_error = parse_version(request.version), False
+        except InvalidRequest:
+            version, version_error = None, True
+        opened = open_bin(storage, request.credentials, request.bin_id, auth.READ, version)
+        bin = opened.bin
+
+        meta = parse_bool("X-Bin-Meta", request.meta_header, True)
+        meta = parse_bool("meta", request.meta_query, True) and meta
+        if version_error:
+            raise InvalidRequest("Bin version is invalid")
+        ref = self._record_at(bin, version, opened.version)
+        tag = etag_of(bin, version, opened.version)
+        if request.if_none_match is not None and etag_matches(request.if_none_match, tag, True):
+            return BinRead(bin, version, meta=meta, etag=tag, not_modified=True)
+        try:
+            data = storage.records.load(ref)
+        except FAILURES:  # a write may have replaced it since the bin was read: read again
+            bin, ref, tag = self._read_again(bin, version)
+            data = storage.records.load(ref)
+        if request.json_path is not None:
+            from openbin.bounded import jsonpath
+
+            numbers = NumberLog()
+            matches = jsonpath.query(
+                loads_exact(data, numbers),
+                request.json_path,
+                self.settings.jsonpath_max_length,
+                self.settings.jsonpath_base_steps,
+            )
+            return BinRead(bin, version, matches=matches, exact=numbers.kept, meta=meta, etag=tag)
+        return BinRead(bin, version, record_json=data.decode("utf-8"), meta=meta, etag=tag)
+
+    def _read_again(self, bin: Bin, version: int | None) -> tuple[Bin, RecordRef, str]:
+        """The bin as it is now, when its record could not be loaded: an unversioned update or
+        a delete removed the object after the bin was read (a read never answers 5xx because
+        a write raced it). Unchanged: the failure was not a race, and is raised again."""
+        storage = self.storage
+        again = storage.bins.get(bin.bin_id)
+        if again is None:
+            raise NotFound(BIN_NOT_FOUND)
+        if again.revision == bin.revision:
+            raise Unavailable(UNAVAILABLE)
+        stored = None
+        if version is not None and version < again.latest_version:
+            stored = storage.bins.get_version(bin.bin_id, version)
+        return again, self._record_at(again, version, stored), etag_of(again, version, stored)
