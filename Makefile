@@ -85,7 +85,7 @@ test: lint $(AXE)
 	$(BIN)/python -m slipcover --merge $(COVERAGE_REPORT) --out $(COVERAGE_REPORT) \
 		--skip-covered --fail-under $(COVERAGE_FLOOR)
 
-# The tiers that need no server, quickly (see the README's Testing section).
+# The tiers that need no server, quickly (see docs/GUARANTEES.md, Testing).
 unit: install
 	$(BIN)/pytest -n 2 --dist worksteal tests/unit tests/storage tests/handler tests/infrastructure
 

@@ -15,7 +15,7 @@ What is checked, per call (the actions IAM evaluates, on the resources' ARNs):
   not ``s3:ListBucket`` (S3 does not tell who may not list whether a key exists).
 
 Only calls made by a function's code are checked (``runtime.invoking`` names it); the CLI's
-own calls (the operator's) and the test harness's are outside, as the README says.
+own calls (the operator's) and the test harness's are outside, as docs/LOCAL_RUNTIME.md says.
 """
 
 from __future__ import annotations

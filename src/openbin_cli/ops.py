@@ -77,7 +77,7 @@ def collection_create(
     }
 
 
-# -- restores (see the README's "Backup and restore") -------------------------------------------
+# -- restores (see docs/DEPLOYING.md, "Backup and restore") --------------------------------------
 TABLE_SETTINGS = {
     "BinsTable": "bins_table",
     "VersionsTable": "versions_table",

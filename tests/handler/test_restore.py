@@ -1,4 +1,4 @@
-"""Backup and restore (README): the records bucket keeps what an update or a delete replaced, so
+"""Backup and restore (docs/DEPLOYING.md): the records bucket keeps what an update or a delete replaced, so
 the tables restored to a point in time find every record they point to; and the two operator
 steps of a restore, on the emulated account built from template.yaml."""
 
