@@ -1,4 +1,4 @@
-"""Screenshots of the web console for the README and docs: ``.venv/bin/python tools/console_screenshots.py``.
+"""Screenshots of the web console for the README: ``.venv/bin/python tools/console_screenshots.py``.
 
 Starts ``openbin serve`` on a scratch data dir, makes an account with a collection, a schema doc,
 a few bins (one with versions) and an access key, drives Debian's headless Chromium through the

@@ -316,7 +316,7 @@ def parser() -> argparse.ArgumentParser:
     )
 
     restore = sub.add_parser(
-        "restore", help="after a point-in-time restore of the tables (docs/DEPLOYING.md: Backup and restore)"
+        "restore", help="after a point-in-time restore of the tables (docs/DEPLOYING.md)"
     ).add_subparsers(dest="action", required=True)
     p = restore.add_parser(
         "records", parents=[target], help="bring back the records deleted since a time"
