@@ -87,7 +87,7 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _resource_name(value) -> str:
+def resource_name(value) -> str:
     """``!GetAtt X.Arn`` → X; ``!Sub "${X.Arn}/records/*"`` → X/records/*; ``!Ref X`` → X."""
     if isinstance(value, dict):
         if "Fn::GetAtt" in value:
@@ -114,7 +114,7 @@ def grants_of(template, function: str) -> list[Grant]:
             conditions = _conditions(statement)
             for action in _as_list(statement["Action"]):
                 for resource in _as_list(statement["Resource"]):
-                    grants.append(Grant(action, _resource_name(resource), deny, conditions))
+                    grants.append(Grant(action, resource_name(resource), deny, conditions))
     return grants
 
 

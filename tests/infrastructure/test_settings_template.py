@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from openbin.settings import ENV_PREFIX, Settings
+from openbin_cli.iam import resource_name
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_ALIASES = {spec.alias for spec in Settings.specs()}
@@ -13,16 +14,9 @@ STORAGE_TYPES = ("AWS::DynamoDB::Table", "AWS::S3::Bucket")
 
 
 def getatt_name(value) -> str | None:
-    """The resource a ``!GetAtt X.Arn`` / ``!Ref X`` / ``!Sub "${X.Arn}/..."`` points at."""
-    if isinstance(value, dict):
-        if "Fn::GetAtt" in value:
-            return value["Fn::GetAtt"][0]
-        if "Ref" in value:
-            return value["Ref"]
-        if "Fn::Sub" in value:
-            found = re.match(r"\$\{(\w+)[.}]", value["Fn::Sub"])
-            return found.group(1) if found else None
-    return None
+    """The resource a ``!GetAtt X.Arn`` / ``!Ref X`` / ``!Sub "${X.Arn}/..."`` points at (as
+    the local runtime's IAM reads it)."""
+    return resource_name(value).split("/")[0] if isinstance(value, dict) else None
 
 
 def statements(function: dict) -> list[dict]:
