@@ -1,4 +1,4 @@
-"""docs/API.md §6 (access keys), §6b (usage) and blocked accounts on every route."""
+"""docs/API.md §6 (access keys), §7 (usage) and blocked accounts on every route."""
 
 import re
 from concurrent.futures import ThreadPoolExecutor

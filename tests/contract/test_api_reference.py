@@ -80,3 +80,31 @@ def test_every_route_of_the_template_is_in_the_reference(template):
     # /latest is the read route with "latest" as its version
     extra = {r for r in documented - served if not r[1].endswith("/latest")}
     assert not extra, f"docs/API.md describes routes the template does not serve: {extra}"
+
+
+def cited_sections() -> list[tuple[str, str]]:
+    """(file, section) of every ``§N`` / ``§N.M`` the project cites: docs/API.md's (an RFC's
+    section, ``RFC 9112 §6.3``, aside)."""
+    import subprocess
+
+    files = subprocess.run(
+        ["git", "ls-files"], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout.split()
+    cited = []
+    for name in files:
+        if not name.endswith((".py", ".md", ".yaml", ".js", ".html")):
+            continue
+        text = (ROOT / name).read_text(errors="replace")
+        for section in re.findall(r"(?<!RFC \d\d\d\d )§(\d+(?:\.\d+)?)", text):  # not an RFC's
+            cited.append((name, section))
+    return cited
+
+
+def test_sections_are_numbered_in_order_and_every_cited_one_exists():
+    numbers = re.findall(r"^#{2,3} (\d+(?:\.\d+)?)[. ]", REFERENCE, flags=re.MULTILINE)
+    tops = [int(n) for n in numbers if "." not in n]
+    assert tops == list(range(1, len(tops) + 1))  # 1, 2, 3 ... with nothing in between
+    cited = cited_sections()
+    assert len(cited) > 30
+    missing = sorted({f"{name}: §{section}" for name, section in cited if section not in numbers})
+    assert missing == []

@@ -1,4 +1,4 @@
-"""Usage logs (docs/API.md §6c): GET /v3/l and GET /v3/l/<DD-MM-YYYY>, at both levels. Lines
+"""Usage logs (docs/API.md §8): GET /v3/l and GET /v3/l/<DD-MM-YYYY>, at both levels. Lines
 are filed by UsageLogWriterFunction from the functions' output: at once through the handlers,
 a moment later through openbin serve (as on AWS, a few seconds), hence ``eventually``."""
 

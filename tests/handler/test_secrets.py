@@ -48,7 +48,7 @@ def test_no_keys_or_bodies_in_logs(handler_api, capfd, caplog):
 
 def test_unknown_and_foreign_keys_are_refused_without_a_charge(handler_api, storage):
     """An unknown key costs one lookup. Another account's key is recognised, so its 401 says
-    what that account has left (docs/API.md §6b), read for this answer only; nothing is charged to
+    what that account has left (docs/API.md §7), read for this answer only; nothing is charged to
     anyone. (The two answers differ by their message anyway, as the contract prescribes.)"""
     owner, other = handler_api.account(), handler_api.account()
     bin_id = handler_api.create_bin(owner)

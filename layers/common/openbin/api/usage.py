@@ -1,4 +1,4 @@
-"""The usage route (docs/API.md §6b, beyond JSONBin)."""
+"""The usage route (docs/API.md §7, beyond JSONBin)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def usage(app: APIGatewayHttpResolver) -> Response:
     return ok(usage_json(UsageService(get_storage()).usage(credentials(app))))
 
 
-# The columns of a usage log file, in order (docs/API.md §6c).
+# The columns of a usage log file, in order (docs/API.md §8).
 LOG_COLUMNS = (
     "time",
     "method",

@@ -1,4 +1,4 @@
-"""An account's usage log (docs/API.md §6c): one line a request, written by the function that
+"""An account's usage log (docs/API.md §8): one line a request, written by the function that
 answered it as a JSON line on its output ({"openbinUsage": {...}}). On AWS a CloudWatch Logs
 subscription filter hands the lines, batched, to UsageLogWriterFunction; locally, openbin serve
 hands them to the same function in the same shape. Never a key, a body or a header other than

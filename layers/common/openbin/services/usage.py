@@ -1,4 +1,4 @@
-"""docs/API.md §6b Usage (beyond JSONBin): where the caller's account stands."""
+"""docs/API.md §7 Usage (beyond JSONBin): where the caller's account stands."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class UsageService:
         _, account = gate.open_account(self.storage, credentials)
         return usage_of(account, self.storage)
 
-    # -- usage logs (docs/API.md §6c) -----------------------------------------------------------
+    # -- usage logs (docs/API.md §8) -----------------------------------------------------------
     def _kept_since(self) -> date:
         """The oldest day still kept (S3 removes older ones, within a day or two)."""
         return datetime.now(UTC).date() - timedelta(days=self.storage.settings.usage_log_days)

@@ -1,4 +1,4 @@
-"""Filing usage lines (docs/API.md §6c): by account and day, one object a batch."""
+"""Filing usage lines (docs/API.md §8): by account and day, one object a batch."""
 
 from __future__ import annotations
 
