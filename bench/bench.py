@@ -38,8 +38,8 @@ import scaling
 import stored
 from harness import RESULTS, InProcess, log, machine, print_table
 
-from openbin_cli import emulator
-from openbin_cli.template import Template
+from openbin_local import emulator
+from openbin_local.template import Template
 
 # Each section's rows, in the table's order.
 SECTION_ROWS = (
@@ -73,7 +73,7 @@ def main(argv=None) -> int:
         "--stock-moto",
         action="store_true",
         help="keep moto's whole-table copy on every transaction "
-        "(see openbin_cli.emulator.transact_write_items)",
+        "(see openbin_local.emulator.transact_write_items)",
     )
     args = parser.parse_args(argv)
     sections = set(args.only.split(","))

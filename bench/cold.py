@@ -33,8 +33,8 @@ from harness import (
 
 from openbin import storage as storage_module
 from openbin_cli import ops
-from openbin_cli.emulator import FAKE_CREDENTIALS, REGION
-from openbin_cli.template import Template
+from openbin_local.emulator import FAKE_CREDENTIALS, REGION
+from openbin_local.template import Template
 
 COLD_TARGET = 1.3
 

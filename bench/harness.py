@@ -32,10 +32,10 @@ from openbin.keys import hash_key  # noqa: E402
 from openbin.storage.accounts import CHARGEABLE  # noqa: E402
 from openbin.storage.bins import owner_collection  # noqa: E402
 from openbin_cli import ops  # noqa: E402
-from openbin_cli.emulator import REGION, LocalAWS  # noqa: E402
-from openbin_cli.events import event_for  # noqa: E402
-from openbin_cli.runtime import FunctionRunner, LambdaContext  # noqa: E402
-from openbin_cli.template import Template  # noqa: E402
+from openbin_local.emulator import REGION, LocalAWS  # noqa: E402
+from openbin_local.events import event_for  # noqa: E402
+from openbin_local.runtime import FunctionRunner, LambdaContext  # noqa: E402
+from openbin_local.template import Template  # noqa: E402
 
 RESULTS = BENCH / "results.json"
 PRO_REQUESTS = 10**9

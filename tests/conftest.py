@@ -5,15 +5,15 @@ from dataclasses import dataclass
 
 import pytest
 
-# DynamoDB's transaction conflicts, emulated in every test (openbin_cli.conflicts), at both
+# DynamoDB's transaction conflicts, emulated in every test (openbin_local.conflicts), at both
 # levels (the local server a test starts inherits this environment).
 os.environ.setdefault("OPENBIN_TRANSACTION_WINDOW_MS", "4")
 
 from openbin import storage as storage_module  # noqa: E402
 from openbin.observability import logger
 from openbin.settings import Settings
-from openbin_cli.emulator import FAKE_CREDENTIALS, LocalAWS
-from openbin_cli.template import Template
+from openbin_local.emulator import FAKE_CREDENTIALS, LocalAWS
+from openbin_local.template import Template
 from tests.support import HandlerApi, HttpApi, ServerProcess
 
 
@@ -115,10 +115,10 @@ def http_api(request, server) -> HttpApi:
 
 @pytest.fixture(autouse=True)
 def access_denied_fails_the_test(request):
-    """Every AWS call of a function's code is checked against its policy (openbin_cli.iam); a
+    """Every AWS call of a function's code is checked against its policy (openbin_local.iam); a
     refusal fails the test, even one the code swallowed (least privilege, proved by every
     test, not by one recorded path)."""
-    from openbin_cli import iam
+    from openbin_local import iam
 
     enforced = iam.policies()
     before = len(enforced.denials) if enforced else 0

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openbin_cli import ops
-from openbin_cli.events import event_for
-from openbin_cli.runtime import FunctionRunner, IntegrationFailed, LogSubscriptions
 from openbin_cli.targets import call_server
-from openbin_cli.template import Template
+from openbin_local.events import event_for
+from openbin_local.runtime import FunctionRunner, IntegrationFailed, LogSubscriptions
+from openbin_local.template import Template
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -217,7 +217,7 @@ class ServerProcess:
         self.url = ""
         self.banner: list[str] = []
         self.output: list[deque[str]] = []  # the last lines of stdout and stderr, once started
-        self.denied: list[str] = []  # every IAM refusal the server reported (openbin_cli.iam)
+        self.denied: list[str] = []  # every IAM refusal the server reported (openbin_local.iam)
 
     def start(self, timeout: float = 60) -> ServerProcess:
         env = {**os.environ, **self.env}

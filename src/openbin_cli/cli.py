@@ -30,11 +30,11 @@ def _out(payload: dict) -> None:
 def serve(args: argparse.Namespace) -> int:
     from openbin.storage import get_storage
     from openbin_cli import ops
-    from openbin_cli.emulator import LocalAWS, server_stats, watch_collector
-    from openbin_cli.runtime import LogSubscriptions
-    from openbin_cli.server import STOP_GRACE_SECONDS, App, LocalHTTPServer
     from openbin_cli.targets import DataDir, configure_environment
-    from openbin_cli.template import Template
+    from openbin_local.emulator import LocalAWS, server_stats, watch_collector
+    from openbin_local.runtime import LogSubscriptions
+    from openbin_local.server import STOP_GRACE_SECONDS, App, LocalHTTPServer
+    from openbin_local.template import Template
 
     template = Template(args.template)
     data_dir = DataDir(args.data_dir)
@@ -61,7 +61,7 @@ def serve(args: argparse.Namespace) -> int:
         budget.one_at_a_time()
         first_start = aws.is_empty()
         created = ops.account_create(get_storage()) if first_start else None
-        app = App(template, admin_token="", quiet=args.quiet)
+        app = App(template, admin_token="", quiet=args.quiet, operations=ops.run)
         app.warm()
         app.stats = server_stats
         subscriptions = LogSubscriptions(app.runner).install()  # usage lines -> their writer
@@ -124,7 +124,7 @@ def serve(args: argparse.Namespace) -> int:
 
 # -- operator commands ------------------------------------------------------------------------
 def run_op(args: argparse.Namespace, op: str, op_args: dict) -> int:
-    from openbin_cli.template import Template
+    from openbin_local.template import Template
 
     template = Template(args.template)
     if args.stack_name:
@@ -146,8 +146,8 @@ def _local(args: argparse.Namespace, template, request: dict) -> dict:
         return call_server(data_dir.server(), request)
     from openbin.storage import get_storage
     from openbin_cli import ops
-    from openbin_cli.runtime import FunctionRunner, LogSubscriptions
     from openbin_cli.targets import offline
+    from openbin_local.runtime import FunctionRunner, LogSubscriptions
 
     try:
         with offline(data_dir, template):
@@ -164,7 +164,7 @@ def _local(args: argparse.Namespace, template, request: dict) -> dict:
 
 
 def invoke(args: argparse.Namespace) -> int:
-    from openbin_cli.template import Template
+    from openbin_local.template import Template
 
     template = Template(args.template)
     if args.function not in template.functions:
@@ -378,12 +378,12 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if getattr(args, "template", "") is None:
-        from openbin_cli.template import TEMPLATE
+        from openbin_local.template import TEMPLATE
 
         args.template = TEMPLATE
     from openbin.errors import OpenBinError
-    from openbin_cli.journal import DataDirError
     from openbin_cli.targets import TargetError
+    from openbin_local.journal import DataDirError
 
     try:
         return args.func(args)

@@ -13,9 +13,8 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from openbin_cli.template import Template
-
-ADMIN_PATH = "/_openbin/admin"
+from openbin_local.server import ADMIN_PATH
+from openbin_local.template import Template
 
 
 class TargetError(Exception):
@@ -122,7 +121,7 @@ def call_server(server: dict, payload: dict) -> dict:
 def offline(data_dir: DataDir, template: Template):
     """Load the data dir's state in-process, yield, then save it. The caller holds the lock."""
     from openbin import storage as storage_module
-    from openbin_cli.emulator import LocalAWS
+    from openbin_local.emulator import LocalAWS
 
     aws = LocalAWS(template, data_dir.path).start()
     for note in aws.notes:

@@ -1,6 +1,6 @@
 """One account's parallel writers (issue 25): every create, update and delete also updates the
 account's item in its transaction, and on AWS overlapping transactions are cancelled
-(TransactionConflict). Under the emulated conflicts (openbin_cli.conflicts), 50 parallel writers
+(TransactionConflict). Under the emulated conflicts (openbin_local.conflicts), 50 parallel writers
 of one account, mixed, all succeed, and the allowance and the counts are exact. Both levels."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from openbin_cli import conflicts
+from openbin_local import conflicts
 
 pytestmark = pytest.mark.timeout(120)
 

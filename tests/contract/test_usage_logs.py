@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from openbin_cli.emulator import wait_until
+from openbin_local.emulator import wait_until
 from tests.contract.conftest import USERS
 
 

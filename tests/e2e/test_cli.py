@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from openbin_cli.template import Template
+from openbin_local.template import Template
 from tests.support import ROOT, HttpApi, ServerProcess
 
 pytestmark = pytest.mark.e2e

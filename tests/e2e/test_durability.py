@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from openbin_cli.emulator import wait_until
+from openbin_local.emulator import wait_until
 from tests.support import ROOT, HttpApi, ServerProcess
 
 pytestmark = pytest.mark.e2e

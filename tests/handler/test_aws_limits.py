@@ -1,4 +1,4 @@
-"""Lambda's and API Gateway's limits, enforced by the local runtime (openbin_cli.runtime), and
+"""Lambda's and API Gateway's limits, enforced by the local runtime (openbin_local.runtime), and
 what OpenBin does so that nothing it accepts hits them (issue 25): a response is counted as
 Lambda counts it (the handler's answer as JSON, the body escaped into a string), an event too,
 and an invocation past the integration's or the function's timeout answers what API Gateway
@@ -13,7 +13,7 @@ import pytest
 
 from openbin.clock import now_iso
 from openbin.models import Bin
-from openbin_cli import runtime
+from openbin_local import runtime
 
 pytestmark = pytest.mark.timeout(120)
 INTERNAL = {"message": "Internal Server Error"}

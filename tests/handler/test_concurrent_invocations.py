@@ -1,6 +1,6 @@
 """Invocations run concurrently in threads locally (openbin serve, and these tests), while
 Powertools keeps per-invocation state on shared objects: each thread must see only its own
-event and path parameters (openbin_cli.runtime.isolate_invocations)."""
+event and path parameters (openbin_local.runtime.isolate_invocations)."""
 
 from __future__ import annotations
 

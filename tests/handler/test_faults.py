@@ -25,7 +25,7 @@ from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
 from openbin import storage as storage_module
-from openbin_cli.emulator import skip_next_request
+from openbin_local.emulator import skip_next_request
 
 pytestmark = pytest.mark.fresh_world  # the invariants scan every table and object
 
@@ -236,7 +236,7 @@ def test_the_deadline_stops_storage_calls_with_a_503(handler_api, storage, monke
     """An invocation close to its timeout answers 503 instead of letting Lambda kill it; the
     deadline belongs to that invocation only."""
     from openbin import aws
-    from openbin_cli.runtime import LambdaContext
+    from openbin_local.runtime import LambdaContext
 
     account = handler_api.account()
     bin_id = handler_api.create_bin(account)

@@ -31,9 +31,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openbin_cli.events import event_for
-from openbin_cli.runtime import IntegrationFailed
-from openbin_cli.template import Template
+from openbin_local.events import event_for
+from openbin_local.runtime import IntegrationFailed
+from openbin_local.template import Template
 from tests.support import HandlerApi
 
 JSON_TYPE = "application/json; charset=utf-8"

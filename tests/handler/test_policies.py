@@ -1,4 +1,4 @@
-"""Least privilege, proved by the enforced runtime (openbin_cli.iam): every AWS call a function
+"""Least privilege, proved by the enforced runtime (openbin_local.iam): every AWS call a function
 makes is checked against its own policy in template.yaml, in every test. Here a scenario that
 drives every route's storage paths shows that every grant of the template is needed by some call
 that no other grant covers (so taking any one away fails that call with AccessDenied), and that
@@ -14,7 +14,7 @@ from openbin.clock import now_iso
 from openbin.keys import generate_key, hash_key
 from openbin.models import KeyRecord
 from openbin.storage import batch
-from openbin_cli import iam
+from openbin_local import iam
 from tests.support import Reply
 
 
@@ -427,7 +427,7 @@ def test_a_missing_object_is_403_without_list_bucket(template, handler_api, aws,
     from botocore.exceptions import ClientError
 
     from openbin.models import RecordRef
-    from openbin_cli.runtime import invoking
+    from openbin_local.runtime import invoking
 
     missing = RecordRef(size=1, s3_key="records/000000000000000000000000/missing.json.zst")
     enforced = iam.policies()
@@ -458,7 +458,7 @@ def test_each_kind_of_call_is_checked(template, aws, storage):
     """A transaction is checked part by part, a batch table by table, a Query on its index."""
     from botocore.exceptions import ClientError
 
-    from openbin_cli.runtime import invoking
+    from openbin_local.runtime import invoking
 
     db, names = storage.db, aws.names
     token = invoking.set("ReadBinFunction")  # may not write bins, nor query an index
@@ -503,7 +503,7 @@ def test_a_deny_statement_wins_and_not_action_is_refused(template, aws, storage)
     s3:DeleteObjectVersion, not s3:DeleteObject."""
     from botocore.exceptions import ClientError
 
-    from openbin_cli.runtime import invoking
+    from openbin_local.runtime import invoking
 
     enforced = iam.policies()
     assert enforced is not None

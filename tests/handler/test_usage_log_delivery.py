@@ -15,7 +15,7 @@ import pytest
 
 from openbin.api import usage_log
 from openbin.storage.usage_logs import UsageLogStore
-from openbin_cli.runtime import LogSubscriptions
+from openbin_local.runtime import LogSubscriptions
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from openbin.settings import ENV_PREFIX, Settings
-from openbin_cli.iam import resource_name
+from openbin_local.iam import resource_name
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_ALIASES = {spec.alias for spec in Settings.specs()}

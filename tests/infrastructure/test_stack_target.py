@@ -8,7 +8,7 @@ import pytest
 from openbin.settings import Settings
 from openbin_cli import targets
 from openbin_cli.targets import TargetError, stack_environment, stack_storage
-from openbin_cli.template import Template
+from openbin_local.template import Template
 
 STACK_NAME = "openbin"
 STACK_ID = (

@@ -1,4 +1,4 @@
-"""DynamoDB's transaction conflicts, emulated (openbin_cli.conflicts): a transaction is in
+"""DynamoDB's transaction conflicts, emulated (openbin_local.conflicts): a transaction is in
 flight for a moment, and another transaction or a single-item write that touches one of its
 items meanwhile fails as on AWS; reads are not blocked, and sequential calls never collide."""
 
@@ -10,7 +10,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from openbin_cli import conflicts
+from openbin_local import conflicts
 
 
 def update(table: str, bin_id: str, value: str) -> dict:

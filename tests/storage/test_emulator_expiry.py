@@ -8,7 +8,7 @@ import secrets
 import threading
 import time
 
-from openbin_cli.emulator import LocalAWS
+from openbin_local.emulator import LocalAWS
 
 
 def test_expired_items_are_deleted_and_the_others_kept(world):

@@ -1,4 +1,4 @@
-"""Guards on the emulator's use of moto internals (see ``openbin_cli.emulator.PATCHED_FOR``):
+"""Guards on the emulator's use of moto internals (see ``openbin_local.emulator.PATCHED_FOR``):
 the version they were checked against, each patch in place, and the item reader the journal
 uses, which reads moto's tables directly, agreeing with what the API returns for the same items."""
 
@@ -12,15 +12,15 @@ from moto.core import responses as moto_responses
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.dynamodb.models import DynamoDBBackend
 
-from openbin_cli import emulator
-from openbin_cli.emulator import _table_items
+from openbin_local import emulator
+from openbin_local.emulator import _table_items
 from tests.unit.test_third_party_guards import check_version
 
 
 def test_moto_patches_are_for_this_version_and_installed():
     check_version(emulator.PATCHED_FOR)
     assert BotocoreStubber.process_request is emulator._serialised_process_request
-    assert DynamoDBBackend.transact_write_items.__module__ == "openbin_cli.emulator"
+    assert DynamoDBBackend.transact_write_items.__module__ == "openbin_local.emulator"
     assert hasattr(DynamoDBBackend.transact_write_items, "__wrapped__")
     assert hasattr(moto_responses.method_names_from_class, "cache_info")
     from moto.dynamodb import models
@@ -30,7 +30,7 @@ def test_moto_patches_are_for_this_version_and_installed():
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
     assert hasattr(UpdateExpressionParser.make, "__wrapped__")
-    assert validators.deepcopy.__module__ == "openbin_cli.emulator"
+    assert validators.deepcopy.__module__ == "openbin_local.emulator"
     assert "UpdateExpressionParser.make(" in inspect.getsource(models.DynamoDBBackend.update_item)
     assert "deepcopy(expression)" in inspect.getsource(validators.Validator.__init__)
     from moto.core import serialize

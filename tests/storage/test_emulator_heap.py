@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from openbin_cli import emulator
+from openbin_local import emulator
 
 
 class Node:

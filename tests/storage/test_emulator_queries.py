@@ -1,4 +1,4 @@
-"""The emulator's Query (openbin_cli.emulator._install_query_lookup) answers exactly what moto's
+"""The emulator's Query (openbin_local.emulator._install_query_lookup) answers exactly what moto's
 own does, on the base table and on every index, through puts, updates that move an item to
 another partition, deletes, batch writes and transactions, page by page in both directions,
 with any Limit and with start keys of items that are gone; and it reads only the partition it
@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from openbin_cli import emulator
+from openbin_local import emulator
 
 pytestmark = pytest.mark.fresh_world  # compares whole partitions of its own tables
 

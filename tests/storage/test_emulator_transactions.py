@@ -8,8 +8,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.backends import get_backend
 
-from openbin_cli import emulator
-from openbin_cli.emulator import REGION
+from openbin_local import emulator
+from openbin_local.emulator import REGION
 
 ACCOUNT = "123456789012"
 pytestmark = pytest.mark.fresh_world  # raw items, whole-table counts

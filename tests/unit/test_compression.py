@@ -48,4 +48,6 @@ def test_zstandard_works_without_its_cffi_backend(tmp_path):
     )
     assert ran.stdout.strip() == "cext"
     makefile = (Path(__file__).resolve().parents[2] / "layers/common/Makefile").read_text()
-    assert 'rm -f "$(TARGET)"/zstandard/_cffi.*.so "$(TARGET)"/zstandard/backend_cffi.py' in makefile
+    assert (
+        'rm -f "$(TARGET)"/zstandard/_cffi.*.so "$(TARGET)"/zstandard/backend_cffi.py' in makefile
+    )

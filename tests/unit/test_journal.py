@@ -1,4 +1,4 @@
-"""The data dir's format (openbin_cli.journal): snapshot, journal, damage and migration. Files
+"""The data dir's format (openbin_local.journal): snapshot, journal, damage and migration. Files
 only; the server's use of it is in tests/e2e/test_durability.py."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from openbin_cli import journal
-from openbin_cli.journal import DataDirError, Journal
+from openbin_local import journal
+from openbin_local.journal import DataDirError, Journal
 
 KEYS = {"BinsTable": ["binId"], "VersionsTable": ["binId", "version"]}
 

@@ -15,9 +15,7 @@ def apply(record: bytes, patch: bytes, bounds: patching.Bounds = BOUNDS):
     numbers, stored = NumberLog(), NumberLog()
     operations = patching.json_patch(patching.parse(patch, bounds.max_depth, numbers))
     value = loads_exact(record, stored)
-    patcher = patching.json_patcher(
-        operations, bounds, len(patch), numbers.kept or stored.kept
-    )
+    patcher = patching.json_patcher(operations, bounds, len(patch), numbers.kept or stored.kept)
     return patcher(value, len(record))
 
 

@@ -62,7 +62,7 @@ def test_functions_load_the_client_machinery_at_init_exactly_when_they_have_stor
     function with storage, so Lambda's init phase and SnapStart's snapshot hold it rather than
     the first request; the two functions without storage never load it: the ``$default`` route
     (every unknown route, and the preflights API Gateway hands it) and the web console."""
-    from openbin_cli.template import Template
+    from openbin_local.template import Template
 
     functions = Template().functions
     assert WITHOUT_STORAGE < functions.keys()

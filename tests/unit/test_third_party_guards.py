@@ -104,8 +104,8 @@ def _state(datum) -> dict:
 def test_powertools_router_patch_is_for_this_version_and_installed():
     from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
-    from openbin_cli import runtime
-    from openbin_cli.template import Template
+    from openbin_local import runtime
+    from openbin_local.template import Template
 
     check_version(runtime.PATCHED_FOR)
     runtime.FunctionRunner(Template())  # installs it (once per process)

@@ -21,15 +21,14 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 from openbin.errors import OpenBinError
 from openbin.storage import get_storage
-from openbin_cli import ops
-from openbin_cli.events import decoded_path, http_api_event
-from openbin_cli.runtime import FunctionRunner, IntegrationFailed
-from openbin_cli.targets import ADMIN_PATH
-from openbin_cli.template import Template
+from openbin_local.events import decoded_path, http_api_event
+from openbin_local.runtime import FunctionRunner, IntegrationFailed
+from openbin_local.template import Template
 
 # Lambda takes at most 6 MB per synchronous invocation (API Gateway itself accepts 10 MB, but a
 # larger body never reaches a function); locally such bodies get a clear 413.
@@ -57,9 +56,27 @@ def _json(status: int, payload: dict | list) -> tuple[int, dict, bytes]:
     return status, {"Content-Type": "application/json; charset=utf-8"}, json.dumps(payload).encode()
 
 
+# Where the CLI reaches a running server for operator actions (loopback and a per-run token).
+ADMIN_PATH = "/_openbin/admin"
+
+# An operator action: (storage, name, arguments) -> its JSON answer (openbin_cli.ops.run).
+Operations = Callable[[Any, str, dict], dict]
+
+
+def _no_operations(storage, name: str, args: dict) -> dict:
+    raise ValueError(f"no operator actions on this server: {name}")
+
+
 class App:
-    def __init__(self, template: Template, admin_token: str, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        template: Template,
+        admin_token: str,
+        quiet: bool = False,
+        operations: Operations = _no_operations,
+    ) -> None:
         self.template = template
+        self.operations = operations
         self.runner = FunctionRunner(template)
         self.admin_token = admin_token
         self.quiet = quiet
@@ -155,7 +172,8 @@ class App:
                 )
             if request["op"] == "server.stats" and self.stats is not None:
                 return _json(200, {"result": self.stats()})
-            return _json(200, {"result": ops.run(get_storage(), request["op"], request["args"])})
+            result = self.operations(get_storage(), request["op"], request["args"])
+            return _json(200, {"result": result})
         except OpenBinError as error:
             return _json(400, {"error": error.message})
         except (KeyError, TypeError, ValueError) as error:

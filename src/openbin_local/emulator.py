@@ -4,7 +4,7 @@ on disk.
 - Every emulated AWS call runs under one lock, as each DynamoDB/S3 operation is atomic on AWS:
   concurrent Lambda invocations interleave between calls, never inside one, so conditional
   writes behave as they do on AWS.
-- State lives in the data dir (``openbin_cli.journal`` has the format): a snapshot
+- State lives in the data dir (``openbin_local.journal`` has the format): a snapshot
   (``dynamodb.json``), a journal of every item each emulated write touched since
   (``journal/``), and one file per object (``s3/``). Each write's journal entries and object
   files are written before the write is answered, so a killed server keeps every write it
@@ -33,9 +33,9 @@ import boto3
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
-from openbin_cli import conflicts, iam
-from openbin_cli import journal as journal_format
-from openbin_cli.template import Template
+from openbin_local import conflicts, iam
+from openbin_local import journal as journal_format
+from openbin_local.template import Template
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {
@@ -897,7 +897,7 @@ class LocalAWS:
                 [
                     sys.executable,
                     "-m",
-                    "openbin_cli.journal",
+                    "openbin_local.journal",
                     "compact",
                     str(data_dir),
                     str(closed),

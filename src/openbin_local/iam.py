@@ -297,7 +297,7 @@ def _install() -> None:
     original = BaseClient._make_api_call
 
     def checked(client, operation, params):
-        from openbin_cli.runtime import invoking
+        from openbin_local.runtime import invoking
 
         function, enforced = invoking.get(), _policies
         if function is None or enforced is None:

@@ -16,7 +16,7 @@ nothing of a journal; the next compaction writes it as format 2.
 
 A compaction folds the closed segments into a new snapshot and removes them. It reads and writes
 files only (no emulator, no lock), so it runs in a separate process while the server serves
-(``python -m openbin_cli.journal compact <data dir> <upto>``), at start and at shutdown.
+(``python -m openbin_local.journal compact <data dir> <upto>``), at start and at shutdown.
 
 Damage: an incomplete last line (the process was killed while appending) is a write that was
 never answered, and is dropped with a note. A line that cannot be read anywhere else, or a
@@ -317,11 +317,11 @@ class Journal:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m openbin_cli.journal compact <data dir> <upto>``: the server's background
+    """``python -m openbin_local.journal compact <data dir> <upto>``: the server's background
     compaction. The tables' key names come in OPENBIN_JOURNAL_KEYS (JSON), as the server knows
     them from the template; the snapshot's own list completes them."""
     if len(argv) != 3 or argv[0] != "compact":
-        print("usage: python -m openbin_cli.journal compact <data dir> <upto>", file=sys.stderr)
+        print("usage: python -m openbin_local.journal compact <data dir> <upto>", file=sys.stderr)
         return 2
     data_dir, upto = Path(argv[1]), int(argv[2])
     os.nice(10)  # the server and its clients come first; this only has to finish eventually

@@ -20,7 +20,7 @@ import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from openbin_cli.template import Function, Template
+from openbin_local.template import Function, Template
 
 
 class _PerThread:

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, unquote
 
-from openbin_cli.template import Route, Template
+from openbin_local.template import Route, Template
 
 
 def decoded_path(path: str) -> str:
