@@ -38,7 +38,7 @@ import scaling
 import stored
 from harness import RESULTS, InProcess, log, machine, print_table
 
-from openbin_local import emulator
+from openbin_local import moto_speed
 from openbin_local.template import Template
 
 # Each section's rows, in the table's order.
@@ -86,7 +86,7 @@ def main(argv=None) -> int:
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "moto_transaction_patch": not args.stock_moto,
     }
-    emulator.STOCK_TRANSACTIONS = args.stock_moto
+    moto_speed.STOCK_TRANSACTIONS = args.stock_moto
     os.environ.pop("AWS_PROFILE", None)
     saved_env = dict(os.environ)
 

@@ -31,7 +31,8 @@ def serve(args: argparse.Namespace) -> int:
     from openbin.storage import get_storage
     from openbin_cli import ops
     from openbin_cli.targets import DataDir, configure_environment
-    from openbin_local.emulator import LocalAWS, server_stats, watch_collector
+    from openbin_local.emulator import LocalAWS, server_stats
+    from openbin_local.heap import watch_collector
     from openbin_local.runtime import LogSubscriptions
     from openbin_local.server import STOP_GRACE_SECONDS, App, LocalHTTPServer
     from openbin_local.template import Template
@@ -67,7 +68,7 @@ def serve(args: argparse.Namespace) -> int:
         subscriptions = LogSubscriptions(app.runner).install()  # usage lines -> their writer
         # What the data dir loaded and the warmed handlers live as long as the server: out of
         # the cyclic collector's way, so its full passes cost what the requests make, not what
-        # the data dir holds; the autosave tick keeps it so (emulator.settle_heap).
+        # the data dir holds; the autosave tick keeps it so (heap.settle_heap).
         gc.collect()
         gc.freeze()
         aws.settles_heap = True

@@ -20,7 +20,7 @@ from tests.unit.test_third_party_guards import check_version
 def test_moto_patches_are_for_this_version_and_installed():
     check_version(emulator.PATCHED_FOR)
     assert BotocoreStubber.process_request is emulator._serialised_process_request
-    assert DynamoDBBackend.transact_write_items.__module__ == "openbin_local.emulator"
+    assert DynamoDBBackend.transact_write_items.__module__ == "openbin_local.moto_speed"
     assert hasattr(DynamoDBBackend.transact_write_items, "__wrapped__")
     assert hasattr(moto_responses.method_names_from_class, "cache_info")
     from moto.dynamodb import models
@@ -30,7 +30,7 @@ def test_moto_patches_are_for_this_version_and_installed():
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
     assert hasattr(UpdateExpressionParser.make, "__wrapped__")
-    assert validators.deepcopy.__module__ == "openbin_local.emulator"
+    assert validators.deepcopy.__module__ == "openbin_local.moto_speed"
     assert "UpdateExpressionParser.make(" in inspect.getsource(models.DynamoDBBackend.update_item)
     assert "deepcopy(expression)" in inspect.getsource(validators.Validator.__init__)
     from moto.core import serialize

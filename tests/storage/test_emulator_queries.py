@@ -1,4 +1,4 @@
-"""The emulator's Query (openbin_local.emulator._install_query_lookup) answers exactly what moto's
+"""The emulator's Query (openbin_local.moto_speed._install_query_lookup) answers exactly what moto's
 own does, on the base table and on every index, through puts, updates that move an item to
 another partition, deletes, batch writes and transactions, page by page in both directions,
 with any Limit and with start keys of items that are gone; and it reads only the partition it
@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from openbin_local import emulator
+from openbin_local import moto_speed
 
 pytestmark = pytest.mark.fresh_world  # compares whole partitions of its own tables
 
@@ -18,11 +18,11 @@ pytestmark = pytest.mark.fresh_world  # compares whole partitions of its own tab
 def both(monkeypatch, call):
     """``call()`` with the emulator's Query, then with moto's own."""
     ours = call()
-    monkeypatch.setattr(emulator, "STOCK_QUERIES", True)
+    monkeypatch.setattr(moto_speed, "STOCK_QUERIES", True)
     try:
         stock = call()
     finally:
-        monkeypatch.setattr(emulator, "STOCK_QUERIES", False)
+        monkeypatch.setattr(moto_speed, "STOCK_QUERIES", False)
     return ours, stock
 
 
@@ -245,9 +245,9 @@ def test_a_page_of_a_large_partition_reads_the_page(aws, monkeypatch):
             sorted_sizes.clear()
             ours = db.query(**query)
             assert sorted_sizes and max(sorted_sizes) <= 11, sorted_sizes
-            monkeypatch.setattr(emulator, "STOCK_QUERIES", True)
+            monkeypatch.setattr(moto_speed, "STOCK_QUERIES", True)
             stock = db.query(**query)
-            monkeypatch.setattr(emulator, "STOCK_QUERIES", False)
+            monkeypatch.setattr(moto_speed, "STOCK_QUERIES", False)
             for answer in (ours, stock):
                 answer.pop("ResponseMetadata")
             assert ours == stock, (forward, start)

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.backends import get_backend
 
-from openbin_local import emulator
+from openbin_local import moto_speed
 from openbin_local.emulator import REGION
 
 ACCOUNT = "123456789012"
@@ -94,7 +94,7 @@ def test_a_cancelled_transaction_leaves_everything_as_it_was(aws):
 
 def test_stock_moto_copies_the_table_instead(aws, monkeypatch):
     """The check above can tell the two apart: stock moto puts its whole-table copy back."""
-    monkeypatch.setattr(emulator, "STOCK_TRANSACTIONS", True)
+    monkeypatch.setattr(moto_speed, "STOCK_TRANSACTIONS", True)
     bins, _ = bins_and_versions(aws)
     seed_bins(aws)
     table = moto_tables()[bins]
