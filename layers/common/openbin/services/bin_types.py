@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import msgspec
 
-from openbin.bounded import patching
 from openbin.models import Bin, Collection
 from openbin.services.auth import Credentials
 
@@ -47,12 +46,6 @@ class PatchRequest(msgspec.Struct):
     versioning: str | None = None
     body: bytes = b""
     if_match: str | None = None
-
-
-PATCH_TYPES_MESSAGE = (
-    f"You need to pass Content-Type set to {patching.MERGE_PATCH} (RFC 7396) "
-    f"or {patching.JSON_PATCH} (RFC 6902)"
-)
 
 
 class CheckedCreate(msgspec.Struct, frozen=True):
