@@ -16,7 +16,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # tests from source again (collection alone went from 3.6 to 6.7 s).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install serve test lint unit e2e soak bench build sam-venv scan-venv clean
+.PHONY: install serve test lint unit e2e soak bench build sam-venv scan-venv clean template
 
 install: $(VENV)/.installed
 
@@ -61,6 +61,11 @@ $(AXE): tools/axe/package-lock.json
 
 serve: install
 	$(BIN)/openbin serve
+
+# Each function's log group, usage-line subscription, alarms and dashboard rows, written into
+# template.yaml from its functions (tools/template_derived.py; a test holds them current).
+template: install
+	$(BIN)/python tools/template_derived.py
 
 # Every skipped rule, with its reason, is in lint-skips.yaml.
 lint: install sam-venv scan-venv $(ACTIONLINT) $(ESLINT)
