@@ -50,6 +50,10 @@ def account_unblock(storage: Storage, account_id: str) -> dict:
 
 
 def key_create_access(storage: Storage, account_id: str, name: str, permissions: list[str]) -> dict:
+    from openbin.validation import check_name
+
+    AccountService(storage).get(account_id)  # an unknown account is said first
+    name = check_name(name, "X-Key-Name", "Access Key")
     new = AccountService(storage).create_access_key(
         account_id, name, {p: True for p in permissions}
     )

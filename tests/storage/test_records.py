@@ -163,7 +163,7 @@ def test_pro_record_of_900kb_through_the_service(storage):
     service = BinService(storage)
     creds = Credentials(master_key=master)
     made = service.create(
-        CreateRequest(creds, content_type="application/json", private="false", body=body)
+        CreateRequest(creds, content_type="application/json", private=False, body=body)
     )
     bin_id = made.bin.bin_id
     assert made.bin.private is False

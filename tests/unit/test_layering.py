@@ -5,6 +5,7 @@ to ``openbin.api``; ``api`` shapes HTTP; ``services`` know no HTTP and no Dynamo
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,28 @@ def test_the_checks_see_what_they_look_for(tmp_path):
     )
     assert imports(sample) == {"boto3", "openbin.storage.dynamo"}
     assert sorted(shapes(sample)) == sorted(["S", "['S']", ".get('N')", "TableName", "Item"])
+
+
+def test_services_read_no_header():
+    """Headers are read and parsed in api/ (api/headers.py) into typed values, or the refusal
+    an invalid one stands for (raised by the service at its step: errors.given). A service
+    never parses a header nor names one on its own: the only header names left in services/
+    are the two keys' in auth.py, which its refusals quote (the contract's wording)."""
+    services = Path(__file__).resolve().parents[2] / "layers/common/openbin/services"
+    found = []
+    for path in sorted(services.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in (
+                "parse_bool",
+                "check_name",
+            ):
+                found.append(f"{path.name}:{node.lineno} parses a header")
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and re.fullmatch(r"X-[A-Za-z-]+|Content-Type|If-Match|Idempotency-Key", node.value)
+                and path.name != "auth.py"
+            ):
+                found.append(f"{path.name}:{node.lineno} names {node.value}")
+    assert found == []

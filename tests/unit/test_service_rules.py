@@ -143,12 +143,12 @@ def test_deleting_versions_keeps_the_base_or_the_latest_and_frees_the_rest(stora
     service = BinService(storage)
     for k in (1, 2):
         service.write_version(bin_id, body({"n": k}), True)
-    result = BinMetaService(storage).delete_versions(creds, bin_id, "true")
+    result = BinMetaService(storage).delete_versions(creds, bin_id, True)
     assert (result.count, result.latest_preserved) == (2, True)
     bin = storage.bins.get(bin_id)
     assert (bin.latest_version, json.loads(storage.records.load(bin.record))) == (0, {"n": 2})
     assert storage.accounts.get(account_id).stored_bytes == len(body({"n": 2}))
-    again = BinMetaService(storage).delete_versions(creds, bin_id, "false")  # none left
+    again = BinMetaService(storage).delete_versions(creds, bin_id, False)  # none left
     assert (again.count, storage.bins.get(bin_id)) == (0, bin)
 
 
@@ -189,7 +189,7 @@ def test_a_private_bin_is_closed_to_other_accounts_and_to_keyless_requests(stora
 
 def test_a_public_bin_charges_its_owner_for_keyless_reads(storage):
     owner_id, owner = account(storage, requests=10)
-    bin_id = create(storage, owner, private="false")
+    bin_id = create(storage, owner, private=False)
     BinService(storage).read(ReadRequest(Credentials(), bin_id))
     assert remaining(storage, owner_id) == 8  # the create, then the read
 
@@ -197,7 +197,7 @@ def test_a_public_bin_charges_its_owner_for_keyless_reads(storage):
 def test_a_blocked_owner_closes_its_public_bins_to_every_key(storage):
     owner_id, owner = account(storage)
     _, other = account(storage)
-    bin_id = create(storage, owner, private="false")
+    bin_id = create(storage, owner, private=False)
     AccountService(storage).set_blocked(owner_id, True)
     service = BinService(storage)
     for creds in (Credentials(), other):
@@ -291,8 +291,8 @@ def test_what_makes_two_creates_the_same_request():
     different = [
         fingerprint(b"[]"),
         fingerprint(xl=True),
-        fingerprint(private="false"),
-        fingerprint(private="true"),  # as sent: the default written out is another request
+        fingerprint(private_sent="false"),
+        fingerprint(private_sent="true"),  # as sent: the default written out is another request
         fingerprint(name="n"),
         fingerprint(collection_id="0" * 24),
         fingerprint(name="a", collection_id="b"),

@@ -54,3 +54,12 @@ class PreconditionFailed(OpenBinError):
 
 class Unavailable(OpenBinError):
     """Storage failed in a way the client should retry."""
+
+
+def given[T](value: T | OpenBinError) -> T:
+    """A request value the api read from a header, or the refusal it stands for (a header that
+    is not what it must be): raised when the service reaches the step the contract gives it
+    (headers come after the key, the resource, the permission and the allowance)."""
+    if isinstance(value, OpenBinError):
+        raise value
+    return value

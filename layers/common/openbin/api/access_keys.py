@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
+from openbin.api import headers
 from openbin.api.http import body_bytes, credentials, header, ok
 from openbin.models import PERMISSIONS, KeyRecord
 from openbin.services.access_keys import AccessKeyService
@@ -29,7 +30,10 @@ def key_listing(record: KeyRecord) -> dict:
 
 def create(app: APIGatewayHttpResolver) -> Response:
     new = service().create(
-        credentials(app), header(app, "X-Key-Name"), header(app, "Content-Type"), body_bytes(app)
+        credentials(app),
+        headers.name(app, "X-Key-Name", "Access Key"),
+        header(app, "Content-Type"),
+        body_bytes(app),
     )
     return ok({"accessKey": new.key, **key_listing(new.record)})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
+from openbin.api import headers
 from openbin.api.http import credentials, header, ok
 from openbin.services.bin_meta import BinMetaService
 from openbin.storage import get_storage
@@ -25,7 +26,7 @@ def list_versions(app: APIGatewayHttpResolver, bin_id: str, before: str | None =
 
 
 def delete_versions(app: APIGatewayHttpResolver, bin_id: str) -> Response:
-    preserve = header(app, "X-Preserve-Latest")
+    preserve = headers.flag(app, "X-Preserve-Latest", False)
     result = service().delete_versions(credentials(app), bin_id, preserve)
     if result.count == 0:
         return ok({"message": "No versions found"})
@@ -42,5 +43,13 @@ def rename(app: APIGatewayHttpResolver, bin_id: str) -> Response:
 
 
 def set_privacy(app: APIGatewayHttpResolver, bin_id: str) -> Response:
-    private = service().set_privacy(credentials(app), bin_id, header(app, "X-Bin-Private"))
+    private = service().set_privacy(
+        credentials(app),
+        bin_id,
+        headers.required_flag(
+            app,
+            "X-Bin-Private",
+            "You need to provide X-Bin-Private header to change the Bin privacy",
+        ),
+    )
     return ok({"record": bin_id, "metadata": {"private": private}})

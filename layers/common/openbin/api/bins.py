@@ -6,7 +6,8 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 
-from openbin.api.http import body_bytes, credentials, header, not_modified, ok, query, to_json
+from openbin.api import headers
+from openbin.api.http import body_bytes, credentials, header, not_modified, ok, to_json
 from openbin.errors import InvalidRequest
 from openbin.models import Bin
 from openbin.observability import metrics
@@ -83,7 +84,8 @@ def create_request(app: APIGatewayHttpResolver, xl: bool = False) -> CreateReque
     return CreateRequest(
         credentials=credentials(app),
         content_type=header(app, "Content-Type"),
-        private=header(app, "X-Bin-Private"),
+        private=headers.flag(app, "X-Bin-Private", True),
+        private_sent=header(app, "X-Bin-Private"),
         name=header(app, "X-Bin-Name"),
         collection_id=None if xl else header(app, "X-Collection-Id"),
         body=body_bytes(app),
@@ -125,8 +127,7 @@ def read(app: APIGatewayHttpResolver, bin_id: str, version: str | None = None) -
             credentials=credentials(app),
             bin_id=bin_id,
             version=version,
-            meta_header=header(app, "X-Bin-Meta"),
-            meta_query=query(app, "meta"),
+            meta=headers.meta(app),
             json_path=header(app, "X-JSON-Path"),
             if_none_match=header(app, "If-None-Match"),
         )
@@ -149,7 +150,7 @@ def update(app: APIGatewayHttpResolver, bin_id: str) -> Response:
             credentials=credentials(app),
             bin_id=bin_id,
             content_type=header(app, "Content-Type"),
-            versioning=header(app, "X-Bin-Versioning"),
+            versioning=headers.flag(app, "X-Bin-Versioning", None),
             collection_id=header(app, "X-Collection-Id"),
             body=body_bytes(app),
             if_match=header(app, "If-Match"),
@@ -164,7 +165,7 @@ def patch(app: APIGatewayHttpResolver, bin_id: str) -> Response:
             credentials=credentials(app),
             bin_id=bin_id,
             content_type=header(app, "Content-Type"),
-            versioning=header(app, "X-Bin-Versioning"),
+            versioning=headers.flag(app, "X-Bin-Versioning", None),
             body=body_bytes(app),
             if_match=header(app, "If-Match"),
         )

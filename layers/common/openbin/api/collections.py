@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
+from openbin.api import headers
 from openbin.api.http import credentials, header, ok
 from openbin.models import Collection
 from openbin.services.collections import CollectionService, SchemaDocLink
@@ -27,7 +28,9 @@ def listing(collection: Collection) -> dict:
 
 
 def create_collection(app: APIGatewayHttpResolver) -> Response:
-    collection = service().create(credentials(app), header(app, "X-Collection-Name"))
+    collection = service().create(
+        credentials(app), headers.name(app, "X-Collection-Name", "Collection")
+    )
     metadata = {"name": collection.name, "createdAt": collection.created_at}
     return ok({"record": collection.collection_id, "metadata": metadata})
 
@@ -37,7 +40,9 @@ def list_collections(app: APIGatewayHttpResolver) -> Response:
 
 
 def rename_collection(app: APIGatewayHttpResolver, collection_id: str) -> Response:
-    name = service().rename(credentials(app), collection_id, header(app, "X-Collection-Name"))
+    name = service().rename(
+        credentials(app), collection_id, headers.name(app, "X-Collection-Name", "Collection")
+    )
     return ok({"record": collection_id, "metadata": {"name": name}})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
+from openbin.api import headers
 from openbin.api.bins import embedded
 from openbin.api.http import body_bytes, credentials, header, ok
 from openbin.models import SchemaDoc
@@ -23,7 +24,7 @@ def _answer(doc: SchemaDoc, metadata: dict) -> Response:
 def create_schema_doc(app: APIGatewayHttpResolver) -> Response:
     doc = service().create(
         credentials(app),
-        header(app, "X-Schema-Doc-Name"),
+        headers.name(app, "X-Schema-Doc-Name", "Schema Doc"),
         header(app, "Content-Type"),
         body_bytes(app),
     )
@@ -43,5 +44,7 @@ def replace_schema_doc(app: APIGatewayHttpResolver, schema_doc_id: str) -> Respo
 
 
 def rename_schema_doc(app: APIGatewayHttpResolver, schema_doc_id: str) -> Response:
-    doc = service().rename(credentials(app), schema_doc_id, header(app, "X-Schema-Doc-Name"))
+    doc = service().rename(
+        credentials(app), schema_doc_id, headers.name(app, "X-Schema-Doc-Name", "Schema Doc")
+    )
     return ok({"metadata": {"id": doc.schema_doc_id, "name": doc.name}})

@@ -8,7 +8,7 @@ import msgspec
 
 from openbin import ids
 from openbin.clock import now_iso
-from openbin.errors import InvalidRequest, NotAllowed, NotFound
+from openbin.errors import InvalidRequest, NotAllowed, NotFound, OpenBinError, given
 from openbin.keys import generate_key, hash_key
 from openbin.models import PERMISSIONS, KeyRecord
 from openbin.services import gate
@@ -16,17 +16,13 @@ from openbin.services.auth import Credentials
 from openbin.storage import Storage
 from openbin.storage.batch import Wanted
 from openbin.storage.keys import KeyLimitReached
-from openbin.validation import check_name, require_json_content_type
+from openbin.validation import require_json_content_type
 
 PERMISSIONS_SHAPE = (
     'You need to pass the permissions in the body as {"bins": {"create": true|false, '
     '"read": true|false, "update": true|false, "delete": true|false}}'
 )
 ACCESS_KEY_NOT_FOUND = "Access Key not found"
-
-
-def check_key_name(name: str | None) -> str:
-    return check_name(name, "X-Key-Name", "Access Key")
 
 
 def parse_permissions(body: bytes) -> dict[str, bool]:
@@ -76,10 +72,14 @@ class AccessKeyService:
         return NewAccessKey(key, record)
 
     def create(
-        self, credentials: Credentials, name: str | None, content_type: str | None, body: bytes
+        self,
+        credentials: Credentials,
+        name: str | OpenBinError,
+        content_type: str | None,
+        body: bytes,
     ) -> NewAccessKey:
         caller, _ = gate.open_account(self.storage, credentials)
-        name = check_key_name(name)
+        name = given(name)
         require_json_content_type(content_type)
         return self.issue(caller.account_id, name, parse_permissions(body))
 

@@ -15,6 +15,7 @@ from openbin.errors import (
     NotFound,
     OpenBinError,
     Unavailable,
+    given,
 )
 from openbin.models import (
     Account,
@@ -34,7 +35,6 @@ from openbin.validation import (
     check_answerable,
     check_bin_name,
     is_idempotency_key,
-    parse_bool,
     parse_record,
     record_bytes,
     require_json_content_type,
@@ -57,7 +57,7 @@ def request_hash(request: CreateRequest, record: bytes, as_sent: bool = False) -
     without surrounding whitespace (an XL bin's file part, whatever the multipart boundary).
     ``as_sent``: with the whitespace, as creates remembered their request before 2026-12."""
     head = json.dumps(
-        ["xl" if request.xl else "b", request.private, request.name, request.collection_id]
+        ["xl" if request.xl else "b", request.private_sent, request.name, request.collection_id]
     )
     body = record if as_sent else record_bytes(record)
     return hashlib.sha256(head.encode() + b"\n" + body).hexdigest()
@@ -200,7 +200,7 @@ class Creating(BinsBase):
             body = uploaded_file(request.content_type, body)
         else:
             require_json_content_type(request.content_type)
-        private = parse_bool("X-Bin-Private", request.private, True)
+        private = given(request.private)
         if request.name is not None:
             check_bin_name(request.name)
         collection_wanted = request.collection_id is not None and ids.is_id(request.collection_id)

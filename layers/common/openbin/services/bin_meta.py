@@ -5,14 +5,14 @@ from __future__ import annotations
 import msgspec
 
 from openbin import ids, retry
-from openbin.errors import UNAVAILABLE, InvalidRequest, NotFound, Unavailable
+from openbin.errors import UNAVAILABLE, InvalidRequest, NotFound, OpenBinError, Unavailable, given
 from openbin.models import Bin
 from openbin.services import auth
 from openbin.services.auth import Credentials
 from openbin.services.gate import BIN_NOT_FOUND, open_bin
 from openbin.storage import Storage
 from openbin.storage.bins import RevisionConflict
-from openbin.validation import check_bin_name, parse_bool, parse_version_number
+from openbin.validation import check_bin_name, parse_version_number
 
 
 class VersionInfo(msgspec.Struct, frozen=True):
@@ -73,11 +73,11 @@ class BinMetaService:
         return page
 
     def delete_versions(
-        self, credentials: Credentials, bin_id: str, preserve_latest: str | None
+        self, credentials: Credentials, bin_id: str, preserve_latest: bool | OpenBinError
     ) -> VersionsDeleted:
         storage = self.storage
         opened = open_bin(storage, credentials, bin_id, auth.MANAGE)
-        preserve = parse_bool("X-Preserve-Latest", preserve_latest, False)
+        preserve = given(preserve_latest)
         bin = opened.bin
         for attempt in retry.attempts():
             if attempt >= 2:  # after a pause: read the state again
@@ -122,14 +122,12 @@ class BinMetaService:
             raise NotFound(BIN_NOT_FOUND)
         return name
 
-    def set_privacy(self, credentials: Credentials, bin_id: str, private: str | None) -> bool:
+    def set_privacy(
+        self, credentials: Credentials, bin_id: str, private: bool | OpenBinError
+    ) -> bool:
         """The bin's new privacy."""
         open_bin(self.storage, credentials, bin_id, auth.MANAGE)
-        if private is None:
-            raise InvalidRequest(
-                "You need to provide X-Bin-Private header to change the Bin privacy"
-            )
-        value = bool(parse_bool("X-Bin-Private", private, None))
+        value = given(private)
         if not self.storage.bins.set_private(bin_id, value):
             raise NotFound(BIN_NOT_FOUND)
         return value

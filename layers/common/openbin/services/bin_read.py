@@ -7,6 +7,7 @@ from openbin.errors import (
     InvalidRequest,
     NotFound,
     Unavailable,
+    given,
 )
 from openbin.models import Bin, RecordRef
 from openbin.services import auth
@@ -17,7 +18,6 @@ from openbin.storage import FAILURES
 from openbin.validation import (
     NumberLog,
     loads_exact,
-    parse_bool,
     parse_version,
 )
 
@@ -37,8 +37,7 @@ class Reading(BinsBase):
         opened = open_bin(storage, request.credentials, request.bin_id, auth.READ, version)
         bin = opened.bin
 
-        meta = parse_bool("X-Bin-Meta", request.meta_header, True)
-        meta = parse_bool("meta", request.meta_query, True) and meta
+        meta = given(request.meta)
         if version_error:
             raise InvalidRequest("Bin version is invalid")
         ref = self._record_at(bin, version, opened.version)

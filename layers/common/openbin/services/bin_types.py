@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from openbin.errors import OpenBinError
 from openbin.models import Bin, Collection
 from openbin.services.auth import Credentials
 
@@ -11,7 +12,8 @@ from openbin.services.auth import Credentials
 class CreateRequest(msgspec.Struct):
     credentials: Credentials
     content_type: str | None = None
-    private: str | None = None
+    private: bool | OpenBinError = True  # read by the api; a refusal is raised at its step
+    private_sent: str | None = None  # X-Bin-Private as sent: part of an Idempotency-Key's request
     name: str | None = None
     collection_id: str | None = None
     body: bytes = b""
@@ -23,8 +25,7 @@ class ReadRequest(msgspec.Struct):
     credentials: Credentials
     bin_id: str
     version: str | None = None
-    meta_header: str | None = None
-    meta_query: str | None = None
+    meta: bool | OpenBinError = True
     json_path: str | None = None
     if_none_match: str | None = None
 
@@ -33,7 +34,7 @@ class UpdateRequest(msgspec.Struct):
     credentials: Credentials
     bin_id: str
     content_type: str | None = None
-    versioning: str | None = None
+    versioning: bool | None | OpenBinError = None
     collection_id: str | None = None
     body: bytes = b""
     if_match: str | None = None
@@ -43,7 +44,7 @@ class PatchRequest(msgspec.Struct):
     credentials: Credentials
     bin_id: str
     content_type: str | None = None
-    versioning: str | None = None
+    versioning: bool | None | OpenBinError = None
     body: bytes = b""
     if_match: str | None = None
 

@@ -9,6 +9,7 @@ from openbin.errors import (
     NotAllowed,
     NotFound,
     UnsupportedMediaType,
+    given,
 )
 from openbin.models import Bin
 from openbin.services import auth
@@ -26,7 +27,6 @@ from openbin.validation import (
     NumberLog,
     check_answerable,
     loads_exact,
-    parse_bool,
     parse_record,
     parse_version_number,
     record_bytes,
@@ -54,7 +54,7 @@ class Updating(Writing):
         bin = opened.bin
         self._check_if_match(bin, request.if_match)
         require_json_content_type(request.content_type)
-        asked = parse_bool("X-Bin-Versioning", request.versioning, None)
+        asked = given(request.versioning)
         moving_to = request.collection_id
         if moving_to is not None and not ids.is_id(moving_to):
             raise InvalidRequest("Invalid X-Collection-Id provided")
@@ -175,7 +175,7 @@ class Updating(Writing):
         media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
         if media_type not in (patching.MERGE_PATCH, patching.JSON_PATCH):
             raise UnsupportedMediaType(PATCH_TYPES_MESSAGE)
-        asked = parse_bool("X-Bin-Versioning", request.versioning, None)
+        asked = given(request.versioning)
         numbers = NumberLog()
         document = patching.parse(request.body, settings.max_json_depth, numbers)
         plan = opened.owner_plan

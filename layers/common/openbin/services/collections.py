@@ -7,14 +7,13 @@ import msgspec
 
 from openbin import ids
 from openbin.clock import now_iso
-from openbin.errors import InvalidRequest, NotFound
+from openbin.errors import InvalidRequest, NotFound, OpenBinError, given
 from openbin.models import UNCATEGORIZED, BinSummary, Collection, ListingCursor
 from openbin.services import gate
 from openbin.services.auth import Credentials
 from openbin.services.gate import INVALID_BIN_ID
 from openbin.storage import Storage
 from openbin.storage.batch import NOTHING, Wanted
-from openbin.validation import check_name
 
 INVALID_COLLECTION_ID = "Invalid Collection Id provided"
 COLLECTION_NOT_FOUND = "Collection not found"
@@ -26,10 +25,6 @@ PAGE_SIZE = 10
 class SchemaDocLink(msgspec.Struct, frozen=True):
     collection: Collection
     schema_doc_id: str | None
-
-
-def check_collection_name(name: str | None) -> str:
-    return check_name(name, "X-Collection-Name", "Collection")
 
 
 class CollectionService:
@@ -50,11 +45,9 @@ class CollectionService:
         gate.charge(self.storage, caller)
         return collection, found
 
-    def create(self, credentials: Credentials, name: str | None) -> Collection:
+    def create(self, credentials: Credentials, name: str | OpenBinError) -> Collection:
         caller, _ = gate.open_account(self.storage, credentials)
-        collection = Collection(
-            ids.new_id(), caller.account_id, check_collection_name(name), now_iso()
-        )
+        collection = Collection(ids.new_id(), caller.account_id, given(name), now_iso())
         self.storage.collections.put(collection)
         return collection
 
@@ -66,9 +59,9 @@ class CollectionService:
             key=lambda c: (c.created_at, c.collection_id),
         )
 
-    def rename(self, credentials: Credentials, collection_id: str, name: str | None) -> str:
+    def rename(self, credentials: Credentials, collection_id: str, name: str | OpenBinError) -> str:
         collection, _ = self._open(credentials, collection_id)
-        name = check_collection_name(name)
+        name = given(name)
         if self.storage.collections.rename(collection.collection_id, name) is None:
             raise NotFound(COLLECTION_NOT_FOUND)
         return name

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 from openbin import ids
 from openbin.clock import now_iso
-from openbin.errors import InvalidRequest, NotFound
+from openbin.errors import InvalidRequest, NotFound, OpenBinError, given
 from openbin.models import SchemaDoc
 from openbin.services import gate
 from openbin.services.auth import Credentials
 from openbin.services.collections import INVALID_SCHEMA_ID, SCHEMA_NOT_FOUND
 from openbin.storage import Storage
 from openbin.storage.batch import Wanted
-from openbin.validation import check_name, require_json_content_type
-
-
-def check_schema_name(name: str | None) -> str:
-    return check_name(name, "X-Schema-Doc-Name", "Schema Doc")
+from openbin.validation import require_json_content_type
 
 
 class SchemaDocService:
@@ -44,10 +40,14 @@ class SchemaDocService:
         return schemas.check_schema(body)[1]
 
     def create(
-        self, credentials: Credentials, name: str | None, content_type: str | None, body: bytes
+        self,
+        credentials: Credentials,
+        name: str | OpenBinError,
+        content_type: str | None,
+        body: bytes,
     ) -> SchemaDoc:
         caller, _ = gate.open_account(self.storage, credentials)
-        name = check_schema_name(name)
+        name = given(name)
         text = self._checked(content_type, body)
         doc = SchemaDoc(ids.new_id(), caller.account_id, name, text, now_iso())
         self.storage.schema_docs.put(doc)
@@ -67,9 +67,11 @@ class SchemaDocService:
             raise NotFound(SCHEMA_NOT_FOUND)
         return updated
 
-    def rename(self, credentials: Credentials, schema_doc_id: str, name: str | None) -> SchemaDoc:
+    def rename(
+        self, credentials: Credentials, schema_doc_id: str, name: str | OpenBinError
+    ) -> SchemaDoc:
         doc = self._open(credentials, schema_doc_id)
-        renamed = self.storage.schema_docs.rename(doc.schema_doc_id, check_schema_name(name))
+        renamed = self.storage.schema_docs.rename(doc.schema_doc_id, given(name))
         if renamed is None:
             raise NotFound(SCHEMA_NOT_FOUND)
         return renamed
