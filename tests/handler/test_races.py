@@ -7,6 +7,8 @@ from __future__ import annotations
 import secrets
 import threading
 
+import pytest
+
 from openbin.storage.bins import BinRepository
 from openbin.storage.records import RecordStore
 
@@ -68,3 +70,37 @@ def test_a_read_of_a_version_whose_history_was_replaced_reads_it_again(handler_a
     reply = handler_api.get(f"/v3/b/{bin_id}/1?meta=false", key)
     assert raced
     assert (reply.status, reply.json()) == (200, {"v": "new 1"})
+
+
+@pytest.mark.parametrize("write", ["unversioned update", "delete"])
+def test_a_read_racing_a_write_never_answers_5xx(handler_api, storage, monkeypatch, write):
+    """The read loads the bin, then its record's object, which a write removes in between (on
+    AWS a missing key answers 403 without s3:ListBucket). It reads the bin again."""
+    account = handler_api.account(plan="pro")
+    key = {"X-Master-Key": account.key}
+    big = {"blob": secrets.token_hex(30_000)}  # in S3, not inline
+    bin_id = handler_api.create_bin(account, big)
+    original = RecordStore.load
+    raced = []
+
+    def load(self, ref):
+        if not raced and ref.s3_key:
+            raced.append(True)
+
+            def other_client():
+                if write == "delete":
+                    handler_api.request("DELETE", f"/v3/b/{bin_id}", key)
+                else:
+                    headers = {**key, "X-Bin-Versioning": "false"}
+                    handler_api.request("PUT", f"/v3/b/{bin_id}", headers, {"new": 1})
+
+            in_another_thread(other_client)
+        return original(self, ref)
+
+    monkeypatch.setattr(RecordStore, "load", load)
+    reply = handler_api.get(f"/v3/b/{bin_id}?meta=false", key)
+    assert raced
+    if write == "delete":
+        assert reply.status == 404
+    else:
+        assert (reply.status, reply.json()) == (200, {"new": 1})
