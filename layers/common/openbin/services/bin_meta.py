@@ -5,11 +5,21 @@ from __future__ import annotations
 import msgspec
 
 from openbin import ids, retry
-from openbin.errors import UNAVAILABLE, InvalidRequest, NotFound, OpenBinError, Unavailable, given
+from openbin.errors import (
+    UNAVAILABLE,
+    InvalidRequest,
+    NotFound,
+    OpenBinError,
+    Unavailable,
+    check_given,
+    given,
+)
 from openbin.models import Bin
 from openbin.services import auth
 from openbin.services.auth import Credentials
-from openbin.services.gate import BIN_NOT_FOUND, open_bin
+from openbin.services.gate import BIN_NOT_FOUND, OPENING, BinChecks
+from openbin.services.pipeline import Pipeline
+from openbin.services.pipeline import Step as S
 from openbin.storage import Storage
 from openbin.storage.bins import RevisionConflict
 from openbin.validation import check_bin_name, parse_version_number
@@ -22,6 +32,14 @@ class VersionInfo(msgspec.Struct, frozen=True):
 
 
 HISTORY_PAGE = 10
+
+COUNT = Pipeline("GET /v3/b/{binId}/versions/count", *OPENING)
+LIST = Pipeline(
+    ("GET /v3/b/{binId}/versions", "GET /v3/b/{binId}/versions/{before}"), *OPENING, S.HEADERS
+)
+DELETE_VERSIONS = Pipeline("DELETE /v3/b/{binId}/versions", *OPENING, S.HEADERS)
+RENAME = Pipeline("PUT /v3/b/{binId}/meta/name", *OPENING, S.HEADERS)
+PRIVACY = Pipeline("PUT /v3/b/{binId}/meta/privacy", *OPENING, S.HEADERS)
 
 
 class VersionsDeleted(msgspec.Struct, frozen=True):
@@ -36,7 +54,8 @@ class BinMetaService:
 
     def count_versions(self, credentials: Credentials, bin_id: str) -> Bin:
         """The bin: its ``latest_version`` is the number of versions beyond version 0."""
-        return open_bin(self.storage, credentials, bin_id, auth.COUNT_VERSIONS).bin
+        checks = BinChecks(self.storage, credentials, bin_id, auth.COUNT_VERSIONS)
+        return COUNT.run(checks, lambda: checks.opened.bin)
 
     def list_versions(
         self, credentials: Credentials, bin_id: str, before: str | None
@@ -44,11 +63,21 @@ class BinMetaService:
         """A page of the bin's versions, newest first (the latest included), below ``before``
         (a version number) when given. Each version's time is when its number was made: the
         time the version before it was kept (version 0: the bin's creation)."""
-        opened = open_bin(self.storage, credentials, bin_id, auth.COUNT_VERSIONS)
-        bin = opened.bin
+        checks = BinChecks(self.storage, credentials, bin_id, auth.COUNT_VERSIONS)
+        below: list[int] = []  # the version number below which the page starts, when given
+
+        def check_before() -> None:
+            if before is not None:
+                below.append(parse_version_number(before))
+
+        checks.add(S.HEADERS, check_before)
+        return LIST.run(checks, lambda: self._list_versions(checks.opened.bin, below))
+
+    def _list_versions(self, bin: Bin, below: list[int]) -> list[VersionInfo]:
+        bin_id = bin.bin_id
         top = bin.latest_version
-        if before is not None:
-            top = min(top, parse_version_number(before) - 1)
+        if below:
+            top = min(top, below[0] - 1)
         if top < 0:
             return []
         low = max(0, top - HISTORY_PAGE + 1)
@@ -75,10 +104,14 @@ class BinMetaService:
     def delete_versions(
         self, credentials: Credentials, bin_id: str, preserve_latest: bool | OpenBinError
     ) -> VersionsDeleted:
-        storage = self.storage
-        opened = open_bin(storage, credentials, bin_id, auth.MANAGE)
-        preserve = given(preserve_latest)
-        bin = opened.bin
+        checks = BinChecks(self.storage, credentials, bin_id, auth.MANAGE)
+        checks.add(S.HEADERS, lambda: check_given(preserve_latest))
+        return DELETE_VERSIONS.run(
+            checks, lambda: self._delete_versions(checks.opened.bin, given(preserve_latest))
+        )
+
+    def _delete_versions(self, bin: Bin, preserve: bool) -> VersionsDeleted:
+        storage, bin_id = self.storage, bin.bin_id
         for attempt in retry.attempts():
             if attempt >= 2:  # after a pause: read the state again
                 bin = self._reread(bin_id)
@@ -114,10 +147,12 @@ class BinMetaService:
 
     def rename(self, credentials: Credentials, bin_id: str, name: str | None) -> str:
         """The bin's new name."""
-        open_bin(self.storage, credentials, bin_id, auth.MANAGE)
-        if name is None:
-            raise InvalidRequest("You need to pass X-Bin-Name header to Update the Bin Name")
-        check_bin_name(name)
+        checks = BinChecks(self.storage, credentials, bin_id, auth.MANAGE)
+        checks.add(S.HEADERS, lambda: _check_new_name(name))
+        return RENAME.run(checks, lambda: self._rename(bin_id, name))
+
+    def _rename(self, bin_id: str, name: str | None) -> str:
+        assert name is not None
         if not self.storage.bins.rename(bin_id, name):
             raise NotFound(BIN_NOT_FOUND)
         return name
@@ -126,8 +161,17 @@ class BinMetaService:
         self, credentials: Credentials, bin_id: str, private: bool | OpenBinError
     ) -> bool:
         """The bin's new privacy."""
-        open_bin(self.storage, credentials, bin_id, auth.MANAGE)
-        value = given(private)
+        checks = BinChecks(self.storage, credentials, bin_id, auth.MANAGE)
+        checks.add(S.HEADERS, lambda: check_given(private))
+        return PRIVACY.run(checks, lambda: self._set_private(bin_id, given(private)))
+
+    def _set_private(self, bin_id: str, value: bool) -> bool:
         if not self.storage.bins.set_private(bin_id, value):
             raise NotFound(BIN_NOT_FOUND)
         return value
+
+
+def _check_new_name(name: str | None) -> None:
+    if name is None:
+        raise InvalidRequest("You need to pass X-Bin-Name header to Update the Bin Name")
+    check_bin_name(name)

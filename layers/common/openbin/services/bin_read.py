@@ -13,7 +13,9 @@ from openbin.models import Bin, RecordRef
 from openbin.services import auth
 from openbin.services.bin_checks import BinsBase, etag_matches, etag_of
 from openbin.services.bin_types import BinRead, ReadRequest
-from openbin.services.gate import BIN_NOT_FOUND, open_bin
+from openbin.services.gate import BIN_NOT_FOUND, OPENING, BinChecks
+from openbin.services.pipeline import Pipeline
+from openbin.services.pipeline import Step as S
 from openbin.storage import FAILURES
 from openbin.validation import (
     NumberLog,
@@ -21,26 +23,55 @@ from openbin.validation import (
     parse_version,
 )
 
+READ = Pipeline(
+    ("GET /v3/b/{binId}", "GET /v3/b/{binId}/{version}", "GET /v3/xl/b/{binId}"),
+    *OPENING,
+    S.HEADERS,
+    S.VERSIONS,
+)
+
+
+class ReadChecks(BinChecks):
+    def __init__(self, service: Reading, request: ReadRequest) -> None:
+        # The version named in the path is read with the bin and the key (one round trip);
+        # its own errors are raised at the versions step.
+        try:
+            version, self.version_error = parse_version(request.version), False
+        except InvalidRequest:
+            version, self.version_error = None, True
+        super().__init__(service.storage, request.credentials, request.bin_id, auth.READ, version)
+        self.request = request
+        self.meta = False
+        self.ref: RecordRef | None = None
+
+    def check_headers(self) -> None:
+        self.meta = given(self.request.meta)
+
+    def check_versions(self) -> None:
+        if self.version_error:
+            raise InvalidRequest("Bin version is invalid")
+        opened = self.opened
+        self.ref = BinsBase._record_at(opened.bin, self.version, opened.version)
+
 
 class Reading(BinsBase):
     """GET /v3/b/<id> (and its versions, JSONPath, ETags)."""
 
     # -- read -------------------------------------------------------------------------------
     def read(self, request: ReadRequest) -> BinRead:
-        storage = self.storage
-        # The version named in the path is read with the bin and the key (one round trip);
-        # its own errors are raised later, in the contract's order.
-        try:
-            version, version_error = parse_version(request.version), False
-        except InvalidRequest:
-            version, version_error = None, True
-        opened = open_bin(storage, request.credentials, request.bin_id, auth.READ, version)
-        bin = opened.bin
+        checks = ReadChecks(self, request)
+        return READ.run(checks, lambda: self._read(request, checks))
 
-        meta = given(request.meta)
-        if version_error:
-            raise InvalidRequest("Bin version is invalid")
-        ref = self._record_at(bin, version, opened.version)
+    def _read(self, request: ReadRequest, checks: ReadChecks) -> BinRead:
+        storage, opened, version, meta, ref = (
+            self.storage,
+            checks.opened,
+            checks.version,
+            checks.meta,
+            checks.ref,
+        )
+        assert ref is not None
+        bin = opened.bin
         tag = etag_of(bin, version, opened.version)
         if request.if_none_match is not None and etag_matches(request.if_none_match, tag, True):
             return BinRead(bin, version, meta=meta, etag=tag, not_modified=True)

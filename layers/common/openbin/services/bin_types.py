@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from openbin.errors import OpenBinError
-from openbin.models import Bin, Collection
+from openbin.models import Bin
 from openbin.services.auth import Credentials
 
 
@@ -47,13 +47,6 @@ class PatchRequest(msgspec.Struct):
     versioning: bool | None | OpenBinError = None
     body: bytes = b""
     if_match: str | None = None
-
-
-class CheckedCreate(msgspec.Struct, frozen=True):
-    private: bool
-    collection: Collection | None
-    text: str  # the record as sent, without surrounding whitespace: the answer embeds it
-    body: bytes  # the record's bytes as sent (an XL bin's: its file part)
 
 
 class BinWritten(msgspec.Struct, frozen=True):

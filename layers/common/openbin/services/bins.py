@@ -1,6 +1,7 @@
-"""The bin services, one module a verb, in the order of checks the contract prescribes:
-ID shape → key → resource → permission → allowance → headers and body → versions → plan limits
-→ schema (``services.gate`` opens the bin; each verb checks the rest).
+"""The bin services, one module a verb. Each route declares its steps of the contract's order
+of checks (``services.pipeline``): ``services.gate.BinChecks`` gives the first ones (ID shape →
+key → the bin → permission → allowance), each verb its own (headers and body → versions → plan
+limits → schema).
 
 - ``bin_create``: POST /v3/b and /v3/xl/b (Idempotency-Key replays included);
 - ``bin_read``: GET, with versions, JSONPath and ETags;
@@ -28,7 +29,6 @@ from openbin.services.bin_types import (
     BinDeleted,
     BinRead,
     BinWritten,
-    CheckedCreate,
     CreateRequest,
     PatchRequest,
     ReadRequest,
@@ -48,7 +48,6 @@ __all__ = [
     "BinRead",
     "BinService",
     "BinWritten",
-    "CheckedCreate",
     "CreateRequest",
     "PatchRequest",
     "ReadRequest",

@@ -9,13 +9,19 @@ import msgspec
 
 from openbin.errors import InvalidRequest, NotFound
 from openbin.models import Account
-from openbin.services import gate
 from openbin.services.auth import Credentials
+from openbin.services.gate import MasterChecks
+from openbin.services.pipeline import Pipeline
+from openbin.services.pipeline import Step as S
 from openbin.storage import Storage
 
 NO_LOGS = "No logs found"
 BAD_DAY = "The date must be a day in DD-MM-YYYY form"
 DAY_FORM = re.compile(r"(\d{2})-(\d{2})-(\d{4})")
+
+USAGE = Pipeline("GET /v3/usage", S.KEY, S.ALLOWANCE)
+LOG_DAYS = Pipeline("GET /v3/l", S.KEY, S.ALLOWANCE)
+LOG_DAY = Pipeline("GET /v3/l/{day}", S.KEY, S.ALLOWANCE, S.HEADERS)
 
 
 def log_day_name(day: date) -> str:
@@ -42,8 +48,8 @@ class UsageService:
         self.storage = storage
 
     def usage(self, credentials: Credentials) -> Usage:
-        _, account = gate.open_account(self.storage, credentials)
-        return usage_of(account, self.storage)
+        checks = MasterChecks(self.storage, credentials)
+        return USAGE.run(checks, lambda: usage_of(checks.account, self.storage))
 
     # -- usage logs (docs/API.md §8) -----------------------------------------------------------
     def _kept_since(self) -> date:
@@ -52,23 +58,37 @@ class UsageService:
 
     def log_days(self, credentials: Credentials) -> list[date]:
         """The caller's account's days with a log, newest first."""
-        caller, _ = gate.open_account(self.storage, credentials)
+        checks = MasterChecks(self.storage, credentials)
+        return LOG_DAYS.run(checks, lambda: self._log_days(checks.caller.account_id))
+
+    def _log_days(self, account_id: str) -> list[date]:
         since = self._kept_since()
-        days = [d for d in self.storage.usage_logs.days(caller.account_id) if d >= since]
+        days = [d for d in self.storage.usage_logs.days(account_id) if d >= since]
         if not days:
             raise NotFound(NO_LOGS)
         return sorted(days, reverse=True)
 
     def log_day(self, credentials: Credentials, day_text: str) -> UsageLogDay:
-        caller, _ = gate.open_account(self.storage, credentials)
-        found = DAY_FORM.fullmatch(day_text)
-        try:
-            day = date(int(found[3]), int(found[2]), int(found[1])) if found else None
-        except ValueError:  # 31-02-2026
-            day = None
-        if day is None:
-            raise InvalidRequest(BAD_DAY)
-        lines = self.storage.usage_logs.lines(caller.account_id, day)
+        checks = MasterChecks(self.storage, credentials)
+        days: list[date] = []
+
+        def check_headers() -> None:
+            found = DAY_FORM.fullmatch(day_text)
+            try:
+                day = date(int(found[3]), int(found[2]), int(found[1])) if found else None
+            except ValueError:  # 31-02-2026
+                day = None
+            if day is None:
+                raise InvalidRequest(BAD_DAY)
+            days.append(day)
+
+        checks.add(S.HEADERS, check_headers)
+        return LOG_DAY.run(
+            checks, lambda: self._log_day(checks.caller.account_id, days[0], day_text)
+        )
+
+    def _log_day(self, account_id: str, day: date, day_text: str) -> UsageLogDay:
+        lines = self.storage.usage_logs.lines(account_id, day)
         if day < self._kept_since() or not lines:
             raise NotFound(f"Backup not found for {day_text}.")
         return UsageLogDay(day, lines)
