@@ -13,11 +13,7 @@ from pathlib import Path
 # Heavy modules (boto3, moto, the emulator) are imported inside the commands that use them, so
 # a command forwarded to a running server starts quickly (openbin.models is plain dataclasses).
 from openbin.models import PERMISSIONS, PLANS
-
-
-class CommandError(Exception):
-    """A problem with what the operator asked for: printed on stderr, exit status 2."""
-
+from openbin_cli.errors import CommandError
 
 DEFAULT_DATA_DIR = ".openbin"
 
@@ -368,6 +364,10 @@ def parser() -> argparse.ArgumentParser:
         if action != "sync":
             p.add_argument("--file", required=True, help="where the versions are kept (JSON)")
         p.set_defaults(func=run_aliases)
+
+    from openbin_cli.moving.commands import add_parsers
+
+    add_parsers(sub, target)
 
     p = sub.add_parser("invoke", parents=[target], help="run one function on one event")
     p.add_argument("function", help="logical id in template.yaml, e.g. ReadBinFunction")

@@ -183,5 +183,14 @@ OPERATIONS: dict[str, Callable[..., dict]] = {
 }
 
 
+def _moving() -> dict[str, Callable[..., dict]]:
+    from openbin_cli.moving import target
+    from openbin_cli.moving.archive import export_account
+
+    return {**target.OPERATIONS, "export.account": export_account}
+
+
 def run(storage: Storage, op: str, args: dict) -> dict:
+    if op not in OPERATIONS and (op.startswith("import.") or op.startswith("export.")):
+        OPERATIONS.update(_moving())
     return OPERATIONS[op](storage, **args)

@@ -134,6 +134,32 @@ def offline(data_dir: DataDir, template: Template):
         storage_module.reset()
 
 
+@contextmanager
+def session(data_dir: str | Path, stack_name: str | None, region: str | None, template: Template):
+    """Yield ``call(op, args)``, which runs operator actions (``openbin_cli.ops``) on the
+    target for as long as the block lasts: a deployed stack's tables, the running server that
+    holds the data dir, or the data dir loaded here (saved at the end)."""
+    from openbin_cli import ops
+
+    if stack_name:
+        storage = stack_storage(stack_name, region, template)
+        yield lambda op, args: ops.run(storage, op, args)
+        return
+    local = DataDir(data_dir)
+    if not local.try_lock():  # a server holds it: ask the server
+        server = local.server()
+        yield lambda op, args: call_server(server, {"op": op, "args": args})
+        return
+    try:
+        with offline(local, template):
+            from openbin.storage import get_storage
+
+            storage = get_storage()
+            yield lambda op, args: ops.run(storage, op, args)
+    finally:
+        local.unlock()
+
+
 def describe_stack(stack_name: str, region: str | None) -> dict:
     import boto3
 

@@ -278,6 +278,44 @@ class BinRepository:
                 raise AccountChanged() from None
             raise
 
+    def create_with_history(self, bin: Bin, history: list[Version]) -> None:
+        """A bin brought in whole (``openbin import``): its history items first (nothing names
+        them until the bin exists: the caller has checked that it does not), then the bin and
+        its owner's usage, every record's bytes counted, in one transaction conditional on the
+        bin's absence (RevisionConflict: it exists, and is left as it was)."""
+        for start in range(0, len(history), 25):
+            pending = {
+                self.versions_table: [
+                    {
+                        "PutRequest": {
+                            "Item": {
+                                **self.version_key(v.bin_id, v.version),
+                                "createdAt": s(v.created_at),
+                                "tok": s(v.token),
+                                **_record_attrs(v.record),
+                            }
+                        }
+                    }
+                    for v in history[start : start + 25]
+                ]
+            }
+            while pending:
+                answer = write(self._db.batch_write_item, RequestItems=pending)
+                pending = answer.get("UnprocessedItems") or {}
+        stored = bin.record.size + sum(v.record.size for v in history)
+        self._transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": self._bin_item(bin),
+                        "ConditionExpression": "attribute_not_exists(binId)",
+                    }
+                },
+                *self._usage(bin.owner_id, bins=1, stored=stored),
+            ]
+        )
+
     def get(self, bin_id: str) -> Bin | None:
         item = self._db.get_item(
             TableName=self.table, Key=self.key(bin_id), ConsistentRead=True

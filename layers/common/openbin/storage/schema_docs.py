@@ -27,6 +27,23 @@ class SchemaDocRepository:
             revision=get_n(item, "revision"),
         )
 
+    def list_by_owner(self, owner_id: str) -> list[SchemaDoc]:
+        """An account's schema docs (a Scan: the table has no index by owner; for the
+        operator's ``openbin export``, never a request's path)."""
+        docs: list[SchemaDoc] = []
+        kwargs: dict = {
+            "TableName": self.table,
+            "FilterExpression": "ownerId = :owner",
+            "ExpressionAttributeValues": {":owner": s(owner_id)},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._db.scan(**kwargs)
+            docs.extend(self.from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return sorted(docs, key=lambda d: (d.created_at, d.schema_doc_id))
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def get(self, schema_doc_id: str) -> SchemaDoc | None:
         item = self._db.get_item(
             TableName=self.table, Key=self.key(schema_doc_id), ConsistentRead=True
