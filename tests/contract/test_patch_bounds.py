@@ -17,7 +17,8 @@ pytestmark = pytest.mark.timeout(60)
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 TOO_LARGE = (
-    "Free users cannot create a record over 100kb. Upgrade to Pro plan to create records upto 1mb"
+    "Free users cannot update a record over 100kb. "
+    "Upgrade to Pro plan https://jsonbin.io/pricing to update records upto 1mb"
 )
 
 
@@ -65,7 +66,7 @@ def test_copy_doubling_is_refused_before_it_exhausts_anything(api, owner):
     operations = [{"op": "copy", "from": "", "path": f"/c{n}"} for n in range(30)]
     with Bounded(api, seconds=3):
         reply = patch(api, pro, bin_id, JSON_PATCH, operations)
-    assert (reply.status, reply.message) == (403, "Pro users cannot create a record over 1mb")
+    assert (reply.status, reply.message) == (403, "Pro users cannot update a record over 1mb")
 
 
 def test_a_copy_past_the_limit_is_refused_before_it_is_done(api, owner):
@@ -198,7 +199,7 @@ def test_a_huge_number_costs_what_it_is_stored_as(api, owner):
     assert latest_bytes(api, pro, bin_id) == f'{{"n":{digits}}}'.encode()
     copies = [{"op": "copy", "from": "/n", "path": f"/c{k}"} for k in range(20)]
     reply = patch(api, pro, bin_id, JSON_PATCH, copies)
-    assert (reply.status, reply.message) == (403, "Pro users cannot create a record over 1mb")
+    assert (reply.status, reply.message) == (403, "Pro users cannot update a record over 1mb")
 
 
 def test_minus_zero_stays_as_written(api, owner):

@@ -18,7 +18,8 @@ from openbin.storage import batch
 
 JSON = {"Content-Type": "application/json"}
 FREE_TOO_BIG = (
-    "Free users cannot create a record over 100kb. Upgrade to Pro plan to create records upto 1mb"
+    "Free users cannot update a record over 100kb. "
+    "Upgrade to Pro plan https://jsonbin.io/pricing to update records upto 1mb"
 )
 EXHAUSTED = "Requests exhausted. Buy additional requests at https://jsonbin.io/pricing"
 BLOCKED = "Account blocked. Contact the administrator"

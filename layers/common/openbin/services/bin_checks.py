@@ -49,9 +49,16 @@ def etag_matches(header: str | None, current: str, weak: bool) -> bool:
     return False
 
 
-def size_limit_message(plan: str) -> str:
+def size_limit_message(plan: str, verb: str = "create", pricing_url: str = "") -> str:
+    """The plan's limit refused, in JSONBin's words: a create's, or an update's (which names the
+    pricing page, as JSONBin's live API does)."""
     if plan == "pro":
-        return "Pro users cannot create a record over 1mb"
+        return f"Pro users cannot {verb} a record over 1mb"
+    if verb == "update":
+        return (
+            "Free users cannot update a record over 100kb. "
+            f"Upgrade to Pro plan {pricing_url} to update records upto 1mb"
+        )
     return (
         "Free users cannot create a record over 100kb. "
         "Upgrade to Pro plan to create records upto 1mb"
@@ -65,9 +72,10 @@ class BinsBase:
         self.storage = storage
         self.settings = storage.settings
 
-    def _check_size(self, size: int, plan: str) -> None:
+    def _check_size(self, size: int, plan: str, verb: str = "update") -> None:
+        """The plan's record limit; ``verb``: the wording of the refusal (create or update)."""
         if size > self.settings.record_limit(plan):
-            raise NotAllowed(size_limit_message(plan))
+            raise NotAllowed(size_limit_message(plan, verb, self.settings.pricing_url))
 
     def _check_schema(self, collection: Collection | None, value: object, size: int) -> None:
         if collection is None or not collection.schema_doc_id:

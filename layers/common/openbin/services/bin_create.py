@@ -167,7 +167,7 @@ class CreateChecks(Checks):
     def check_limits(self) -> None:
         assert self.account is not None
         if not self.request.xl:
-            self.service._check_size(len(self.body), self.account.plan)
+            self.service._check_size(len(self.body), self.account.plan, "create")
         check_answerable(self.text)
 
     def check_schema(self) -> None:
@@ -285,7 +285,7 @@ class Creating(BinsBase):
             except AccountChanged:  # since it was read: charge on its own, to learn why
                 account = deferred.settle()
                 if not xl:
-                    self._check_size(size, account.plan)
+                    self._check_size(size, account.plan, "create")
             except RevisionConflict:
                 raise Unavailable(UNAVAILABLE) from None
             else:

@@ -265,7 +265,7 @@ class Updating(Writing):
             try:
                 result = patch(record, len(raw))
             except patching.TooLarge:
-                raise NotAllowed(size_limit_message(plan)) from None
+                raise NotAllowed(size_limit_message(plan, "update", settings.pricing_url)) from None
             checks.data = to_json(result, exact).encode()
             PATCH.attempt(checks)
             applied.append((current, checks.text))
