@@ -68,6 +68,7 @@ serve: install
 template: install
 	$(BIN)/python tools/template_derived.py
 	$(BIN)/python tools/pipelines_table.py
+	$(BIN)/python tools/forwarding_routes.py
 
 # Every skipped rule, with its reason, is in lint-skips.yaml.
 lint: install sam-venv scan-venv $(ACTIONLINT) $(ESLINT)

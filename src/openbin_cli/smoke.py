@@ -114,6 +114,7 @@ class Smoke:
             ("read", self.read),
             ("read /latest", self.read_latest),
             ("read version 0", self.read_version),
+            ("read /b/<id>/", self.read_trailing_slash),
             ("read X-JSON-Path", self.read_json_path),
             ("update (versioned)", self.update),
             ("read ?meta=false", self.read_bare),
@@ -254,6 +255,11 @@ class Smoke:
         if body.get("record") != FIRST or body.get("metadata", {}).get("version") != 0:
             raise CheckFailed(f"version 0 is {body!r}")
         return "version 0 as created"
+
+    def read_trailing_slash(self) -> str:
+        """``/b/<id>/`` (a v2-era client's path): the $default function forwards it to the read
+        function (its alias and its lambda:InvokeFunction grant are deployed)."""
+        return self._read_record(f"/b/{self.bin_id}/", FIRST)
 
     def read_json_path(self) -> str:
         reply = self.keyed("GET", f"/b/{self.bin_id}", {"X-JSON-Path": "$.nested.n[1]"})

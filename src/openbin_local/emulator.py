@@ -35,6 +35,7 @@ from openbin_local import journal as journal_format
 from openbin_local.heap import COLLECTOR_PASSES, Pauses, settle_heap
 from openbin_local.moto_speed import _indexed, _item_at
 from openbin_local.moto_speed import reindex as _reindex
+from openbin_local.runtime import LOCAL_FUNCTION_ARN
 from openbin_local.template import Template
 
 REGION = "us-east-1"
@@ -236,6 +237,10 @@ class LocalAWS:
         self.names = {name: f"{prefix}{name}" for name in template.tables}
         self.names.update({name: f"openbin-{prefix}{name.lower()}" for name in template.buckets})
         self.names.update({name: f"{prefix}{name}" for name in template.queues})
+        # ``!Ref X.Alias``: the function's live alias, served by openbin_local.runtime
+        self.names.update(
+            {f"{name}.Alias": LOCAL_FUNCTION_ARN.format(name=name) for name in template.functions}
+        )
         self._mock: Any = None  # moto's mock while started
         self.template_names = {physical: name for name, physical in self.names.items()}
         self.journal: journal_format.Journal | None = None

@@ -186,6 +186,9 @@ class Policies:
 
     def requested(self, service: str, operation: str, params: dict) -> Iterable[tuple[str, str]]:
         """(action, resource) pairs that IAM evaluates for the call."""
+        if service == "lambda":  # Invoke, by a function's alias ARN
+            yield "lambda:InvokeFunction", self.logical(params["FunctionName"])
+            return
         if service == "s3":
             bucket = self.logical(params["Bucket"])
             if operation == "DeleteObjects":
@@ -233,6 +236,8 @@ class Policies:
         physical = next((p for p, name in self._logical.items() if name == logical), logical)
         if kind == "AWS::S3::Bucket":
             return f"arn:aws:s3:::{physical}" + (f"/{rest}" if rest else "")
+        if logical.endswith(".Alias"):
+            return physical
         return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{physical}" + (
             f"/{rest}" if rest else ""
         )

@@ -12,7 +12,9 @@ were a container of its own.
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
+import re
 import sys
 import threading
 import time
@@ -138,6 +140,7 @@ class FunctionRunner:
         self.template = template
         self._handlers: dict[str, object] = {}
         self._lock = threading.Lock()
+        serve_lambda_invokes(self)
 
     def handler(self, name: str):
         with self._lock:
@@ -321,3 +324,77 @@ class LogSubscriptions:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.flush()
+
+
+# -- Lambda's Invoke API, served locally -------------------------------------------------------
+LOCAL_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:{name}:live"
+_ARN = re.compile(r"arn:aws:lambda:[\w-]+:\d{12}:function:(\w+)(?::live)?")
+_serving: FunctionRunner | None = None
+
+
+def serve_lambda_invokes(runner: FunctionRunner) -> None:
+    """Answer a function's ``lambda.invoke`` (RequestResponse) of another function of the
+    template, by its ``live`` alias ARN (what ``!Ref X.Alias`` resolves to locally), with this
+    runner, as Lambda would: within its limits, the caller's IAM policy checked first
+    (``lambda:InvokeFunction`` on the alias). Idempotent; the last runner made serves."""
+    global _serving
+    _serving = runner
+    from botocore.client import BaseClient
+
+    if getattr(BaseClient._make_api_call, "serves_lambda", False):
+        return
+    original = BaseClient._make_api_call
+
+    def serving(client, operation, params):
+        if client.meta.service_model.service_name != "lambda" or operation != "Invoke":
+            return original(client, operation, params)
+        from openbin_local import iam
+
+        caller, policies = invoking.get(), iam.policies()
+        if caller is not None and policies is not None:
+            policies.check(caller, "lambda", operation, params)
+        return _invoke(params)
+
+    serving.serves_lambda = True  # type: ignore[attr-defined]
+    serving.enforces_iam = getattr(original, "enforces_iam", False)  # type: ignore[attr-defined]
+    BaseClient._make_api_call = serving
+
+
+def _invoke(params: dict) -> dict:
+    from botocore.exceptions import ClientError
+    from botocore.response import StreamingBody
+
+    runner = _serving
+    found = _ARN.fullmatch(str(params.get("FunctionName", "")))
+    name = found.group(1) if found else str(params.get("FunctionName", ""))
+    if runner is None or name not in runner.template.functions:
+        raise ClientError(
+            {
+                "Error": {
+                    "Code": "ResourceNotFoundException",
+                    "Message": f"Function not found: {name}",
+                }
+            },
+            "Invoke",
+        )
+    if params.get("InvocationType", "RequestResponse") != "RequestResponse":
+        raise NotImplementedError("only synchronous invocations are served locally")
+    raw = params.get("Payload", b"{}")
+    event = json.loads(raw.read() if hasattr(raw, "read") else raw)
+    answer: dict = {"StatusCode": 200, "ExecutedVersion": "1"}
+    try:
+        result = runner.invoke(name, event)
+    except IntegrationFailed as failed:
+        if failed.status == 413:  # the event itself: Lambda refuses the call
+            raise ClientError(
+                {"Error": {"Code": "RequestEntityTooLargeException", "Message": str(failed)}},
+                "Invoke",
+            ) from None
+        answer["FunctionError"] = "Unhandled"
+        result = {"errorType": "Function.Failed", "errorMessage": str(failed)}
+    except Exception as error:  # noqa: BLE001 (the function's own failure, as Lambda reports it)
+        answer["FunctionError"] = "Unhandled"
+        result = {"errorType": type(error).__name__, "errorMessage": str(error)}
+    data = json.dumps(result).encode("utf-8")
+    answer["Payload"] = StreamingBody(io.BytesIO(data), len(data))
+    return answer

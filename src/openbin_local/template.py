@@ -131,7 +131,10 @@ class Template:
             for event in res["Properties"].get("Events", {}).values():
                 if event["Type"] == "HttpApi":
                     props = event["Properties"]
-                    routes.append(Route(props.get("Method", "ANY").upper(), props["Path"], name))
+                    path = props["Path"]
+                    if path != "/" and path.endswith("/"):  # API Gateway refuses to deploy it
+                        raise ValueError(f"{name}: a route path may not end in '/': {path}")
+                    routes.append(Route(props.get("Method", "ANY").upper(), path, name))
         return routes
 
     @cached_property
@@ -191,12 +194,21 @@ class Template:
         return {k: str(v.get("Default", "")) for k, v in self.doc.get("Parameters", {}).items()}
 
     def environment(self, function: str | None, names: dict[str, str]) -> dict[str, str]:
-        """A function's environment (Globals, then its own), with ``!Ref`` resolved through
-        ``names`` (resource logical id → local name) and parameter defaults."""
+        """A function's environment (Globals, then its own; no function: Globals and every
+        function's own), with ``!Ref`` resolved through ``names`` (resource logical id → local
+        name) and parameter defaults."""
         params = {**LOCAL_PSEUDO_PARAMETERS, **self.parameter_defaults()}
         merged = dict(self.global_environment)
         if function:
             merged.update(self.functions[function].environment)
+        else:  # every function runs in one process locally: each one's own variables too,
+            for fn in self.functions.values():  # which must not name one variable twice
+                for key, value in fn.environment.items():
+                    if key in merged and merged[key] != value:
+                        raise ValueError(
+                            f"{fn.logical_id}: {key} is set to another value elsewhere"
+                        )
+                    merged[key] = value
         env = {}
         for key, value in merged.items():
             if isinstance(value, dict) and "Ref" in value:

@@ -42,6 +42,13 @@ ONCE: dict[str, Any] = {
     "connect_timeout": 1,
     "read_timeout": 3,
 }
+# A synchronous invocation of another function (a route asked for with a trailing slash): once,
+# waiting up to what API Gateway waits for the integration.
+INVOKING: dict[str, Any] = {
+    "retries": {"mode": "standard", "total_max_attempts": 1},
+    "connect_timeout": 1,
+    "read_timeout": 29,
+}
 # Seconds (time.monotonic) after which no storage call starts; None: no deadline.
 deadline: ContextVar[float | None] = ContextVar("deadline", default=None)
 _lock = threading.Lock()
@@ -88,8 +95,14 @@ def s3():
     return _client("s3", RETRYING)
 
 
+@cache
+def lambda_():
+    return _client("lambda", INVOKING)
+
+
 def reset() -> None:
     _session.cache_clear()
+    lambda_.cache_clear()
     dynamodb.cache_clear()
     dynamodb_once.cache_clear()
     s3.cache_clear()

@@ -35,6 +35,8 @@ from openbin.observability import CORRELATION_ID, logger, metrics
 from openbin.services.caller import caller_account, caller_key, charged_account, requests_remaining
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from openbin.services.auth import Credentials
 from openbin.validation import COMPACT, to_json
 
@@ -182,8 +184,10 @@ def build_resolver(answer_preflights: bool = False) -> APIGatewayHttpResolver:
     return app
 
 
-def entry_point(app: APIGatewayHttpResolver):
-    """The Lambda entry point (``lambda_handler``) for a function's resolver."""
+def entry_point(app: APIGatewayHttpResolver, before: Callable[[dict], dict | None] | None = None):
+    """The Lambda entry point (``lambda_handler``) for a function's resolver; ``before``: an
+    answer given instead of the resolver's when it returns one (the $default function's
+    forwarding of a route with a trailing slash, which the owning function logs and counts)."""
 
     @metrics.log_metrics
     @logger.inject_lambda_context(clear_state=True, correlation_id_path=CORRELATION_ID)
@@ -206,6 +210,9 @@ def entry_point(app: APIGatewayHttpResolver):
             refused = oversized(event)
             if refused is not None:
                 return refused
+            forwarded = before(event) if before is not None else None
+            if forwarded is not None:
+                return forwarded
             answer = app.resolve(event, context)
             usage_log.record(event, answer.get("statusCode", 0))
             return answer
