@@ -541,7 +541,10 @@ def test_smoke_passes_against_a_working_api_and_leaves_nothing(server, http):
     result = smoke("--url", f"{server.url}/v3", "--master-key", account.key)
     assert result.returncode == 0, result.stdout + result.stderr
     assert set(smoke_lines(result).values()) == {"ok"}
-    assert result.stdout.splitlines()[-1] == f"{len(SMOKE_CHECKS)} of {len(SMOKE_CHECKS)} checks passed"
+    assert (
+        result.stdout.splitlines()[-1]
+        == f"{len(SMOKE_CHECKS)} of {len(SMOKE_CHECKS)} checks passed"
+    )
     assert result.stderr == ""
     usage = http.get("/v3/usage", {"X-Master-Key": account.key}).json()
     assert (usage["bins"], usage["storedBytes"]) == (0, 0)  # the smoke bin was deleted
