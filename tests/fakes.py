@@ -54,7 +54,7 @@ def settings(**overrides) -> Settings:
     names = {
         spec.name: f"fake-{spec.name}"
         for spec in Settings.specs()
-        if spec.name.endswith("_table") or spec.name == "records_bucket"
+        if spec.name.endswith("_table") or spec.name in ("records_bucket", "webhook_queue")
     }
     return Settings(**{**names, **overrides})
 

@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "ARCHITECTURE.md"
 START, END = "<!-- pipelines:start -->", "<!-- pipelines:end -->"
-SERVICES = ("bins", "bin_meta", "collections", "schema_docs", "access_keys", "usage")
+SERVICES = ("bins", "bin_meta", "collections", "schema_docs", "access_keys", "usage", "webhooks")
 
 
 def routes() -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import signal
 import sys
 import threading
@@ -31,6 +32,7 @@ def serve(args: argparse.Namespace) -> int:
     from openbin_local.heap import watch_collector
     from openbin_local.runtime import LogSubscriptions
     from openbin_local.server import STOP_GRACE_SECONDS, App, LocalHTTPServer
+    from openbin_local.sources import EventSources
     from openbin_local.template import Template
 
     template = Template(args.template)
@@ -49,6 +51,9 @@ def serve(args: argparse.Namespace) -> int:
     for note in aws.notes:
         print(f"openbin: {note}", file=sys.stderr)
     try:
+        # A developer's webhook receiver is on their laptop: http and private addresses are
+        # allowed here unless the shell says otherwise (on AWS they never are).
+        os.environ.setdefault("OPENBIN_WEBHOOK_ALLOW_PRIVATE", "1")
         configure_environment(aws, args.log_level)
         # Every invocation is a thread of this process (on Lambda, a process of its own):
         # expensive client-controlled work (JSONPath, schemas) takes turns, so a burst of it
@@ -62,6 +67,7 @@ def serve(args: argparse.Namespace) -> int:
         app.warm()
         app.stats = server_stats
         subscriptions = LogSubscriptions(app.runner).install()  # usage lines -> their writer
+        sources = EventSources(app.runner, aws.names).start()  # bin changes -> webhooks
         # What the data dir loaded and the warmed handlers live as long as the server: out of
         # the cyclic collector's way, so its full passes cost what the requests make, not what
         # the data dir holds; the autosave tick keeps it so (heap.settle_heap).
@@ -105,6 +111,7 @@ def serve(args: argparse.Namespace) -> int:
         httpd.server_close()
         cut = httpd.drain(STOP_GRACE_SECONDS)
         subscriptions.close()  # the usage lines of the last requests, filed before the save
+        sources.stop()
         if cut:
             print(
                 f"openbin: {cut} requests still running after {STOP_GRACE_SECONDS:.0f} s were "

@@ -125,6 +125,7 @@ class Smoke:
         self.check("delete", self.delete, needs_bin=True)
         self.check("XL bin", self.xl_bin)
         self.check("idempotent create", self.idempotent_create)
+        self.check("webhook settings", self.webhook_settings)
         self.check("web console", self.web_console)
         self.check("usage log", self.usage_log)
         return self.results
@@ -148,6 +149,29 @@ class Smoke:
             raise CheckFailed(f"reading it back got {read.describe()}")
         _expect(self.keyed("DELETE", f"/xl/b/{xl_id}"), 200)
         return "uploaded as a form, read back as sent, deleted"
+
+    def webhook_settings(self) -> str:
+        """The webhook routes, their tables and function (paused: nothing is ever sent). An
+        account whose webhook is set is left as it is."""
+        existing = self.keyed("GET", "/w")
+        if existing.status == 200:
+            return "the account's webhook is set: read, left as it is"
+        if existing.status != 404:
+            raise CheckFailed(f"reading the webhook got {existing.describe()}")
+        settings = {"url": "https://example.com/openbin-smoke", "paused": True}
+        made = _expect(self.keyed("PUT", "/w", {}, settings), 200)
+        try:
+            if not str(made.get("secret", "")).startswith("whsec_"):
+                raise CheckFailed("the first PUT /v3/w showed no signing secret")
+            read = _expect(self.keyed("GET", "/w"), 200)
+            if read.get("paused") is not True or "secret" in read:
+                raise CheckFailed(f"GET /v3/w answered {json.dumps(read)[:200]}")
+            listed = self.keyed("GET", "/w/deliveries")
+            if listed.status != 200 or not isinstance(listed.json(), list):
+                raise CheckFailed(f"GET /v3/w/deliveries answered {listed.describe()}")
+        finally:
+            self.keyed("DELETE", "/w")
+        return "set (paused), read without its secret, deliveries listed, reset"
 
     def web_console(self) -> str:
         """The console's page is served from the API's root, under its Content-Security-Policy,

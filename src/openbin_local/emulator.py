@@ -30,7 +30,7 @@ import boto3
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
-from openbin_local import conflicts, iam
+from openbin_local import conflicts, iam, streams
 from openbin_local import journal as journal_format
 from openbin_local.heap import COLLECTOR_PASSES, Pauses, settle_heap
 from openbin_local.moto_speed import _indexed, _item_at
@@ -110,7 +110,14 @@ def _serialised_process_request(self, request):
 
 def _process(self, request):
     with CALL_LOCK:
+        tables = _dynamodb_backend().tables if streams.LISTENING else {}
+        streamed = streams.before(request, tables, _item_at, _attribute_json)
         response = _original_process_request(self, request)
+        if (
+            streamed is not None
+            and 200 <= (int(response[0]) if isinstance(response, tuple) else 500) < 300
+        ):
+            streams.after(streamed, tables, _item_at, _attribute_json)
         if (_persisted or _indexed) and request.method in ("PUT", "POST", "DELETE"):
             status = int(response[0]) if isinstance(response, tuple) else 500  # (status, ...)
             if 200 <= status < 300:
@@ -138,17 +145,7 @@ def _record_write(request) -> None:
         body = json.loads(request.body or b"{}")
     except (TypeError, ValueError):
         return
-    touched: list[tuple[str, dict]] = []
-    if "TableName" in body:
-        touched.append((body["TableName"], body.get("Key") or body.get("Item") or {}))
-    for table, writes in body.get("RequestItems", {}).items():  # BatchWriteItem
-        for write in writes:
-            op = write.get("PutRequest") or write.get("DeleteRequest") or {}
-            touched.append((table, op.get("Item") or op.get("Key") or {}))
-    for entry in body.get("TransactItems", []):
-        for kind, op in entry.items():
-            if kind != "ConditionCheck" and isinstance(op, dict) and "TableName" in op:
-                touched.append((op["TableName"], op.get("Key") or op.get("Item") or {}))
+    touched = streams.touched(body)
     for physical, given in touched:
         table = _indexed.get(physical)
         if table is not None:
@@ -319,7 +316,12 @@ class LocalAWS:
         self.stop()
 
     def function_environment(self, function: str | None = None) -> dict[str, str]:
-        return self.template.environment(function, self.names)
+        """The functions' variables; ``!Ref`` of a queue is its URL, as in CloudFormation."""
+        urls = {
+            name: f"https://sqs.{REGION}.amazonaws.com/123456789012/{self.names[name]}"
+            for name in self.template.queues
+        }
+        return self.template.environment(function, {**self.names, **urls})
 
     # -- resources from the template --------------------------------------------------------------
     def _create_resources(self) -> None:
@@ -335,6 +337,9 @@ class LocalAWS:
             if props.get("SSESpecification", {}).get("SSEEnabled"):
                 kwargs["SSESpecification"] = {"Enabled": True}
             self.db.create_table(**kwargs)
+            view = props.get("StreamSpecification", {}).get("StreamViewType")
+            if view:  # read by openbin_local.sources, as Lambda reads DynamoDB Streams
+                streams.enable(self.names[name], view)
         if self.template.queues:
             sqs = boto3.client("sqs", region_name=REGION)
             for name in self.template.queues:  # not persisted: they hold failures to look at

@@ -189,6 +189,12 @@ class Policies:
         if service == "lambda":  # Invoke, by a function's alias ARN
             yield "lambda:InvokeFunction", self.logical(params["FunctionName"])
             return
+        if service == "sqs":  # by the queue's URL, whose last part is its name
+            yield (
+                f"sqs:{operation}",
+                self.logical(str(params.get("QueueUrl", "")).rsplit("/", 1)[-1]),
+            )
+            return
         if service == "s3":
             bucket = self.logical(params["Bucket"])
             if operation == "DeleteObjects":
@@ -238,6 +244,8 @@ class Policies:
             return f"arn:aws:s3:::{physical}" + (f"/{rest}" if rest else "")
         if logical.endswith(".Alias"):
             return physical
+        if kind == "AWS::SQS::Queue":
+            return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{physical}"
         return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{physical}" + (
             f"/{rest}" if rest else ""
         )

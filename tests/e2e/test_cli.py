@@ -520,6 +520,7 @@ SMOKE_CHECKS = [
     "delete",
     "XL bin",
     "idempotent create",
+    "webhook settings",
     "web console",
     "usage log",
 ]

@@ -17,8 +17,10 @@ from openbin.storage import batch
 from openbin_local import iam
 from tests.support import Reply
 
+JSON = {"Content-Type": "application/json"}
 
-def scenario(handler_api, storage, monkeypatch):
+
+def scenario(handler_api, storage, monkeypatch, names: dict):
     """(function, step) pairs: a request through each route's storage paths, in order."""
     account = handler_api.account(plan="pro")
     collection = handler_api.collection(account, schema={"type": "object"})
@@ -170,10 +172,68 @@ def scenario(handler_api, storage, monkeypatch):
         ("UsageFunction", lambda: handler_api.get(f"/v3/l/{datetime.now(UTC):%d-%m-%Y}", key)),
         *master_key_routes(handler_api, account, made),
         ("UsageFunction", orphaned_key_refused(handler_api, storage)),
+        ("WebhooksFunction", orphaned_key_refused(handler_api, storage, "/v3/w")),
         *refusals_with_a_recognised_key(handler_api, account, made),
         ("RouteNotFoundFunction", lambda: handler_api.get("/v3/nothing")),
         *trailing_slashes(handler_api, account, collection),
+        *webhooks(handler_api, monkeypatch, names),
         ("ConsoleFunction", lambda: handler_api.get("/")),
+    ]
+
+
+def webhooks(api, monkeypatch, names: dict) -> list:
+    """Webhook settings, a change dispatched (a record too large for the delivery's item: its
+    body an object), an attempt refused then tried again, a delivery sent again on request."""
+    import random
+
+    from openbin import storage as storage_module
+    from openbin_local import sources
+    from tests.handler.test_webhook_sending import Receiver
+
+    monkeypatch.setenv("OPENBIN_WEBHOOK_ALLOW_PRIVATE", "1")
+    storage_module.reset()
+    account = api.account(plan="pro")
+    key = {"X-Master-Key": account.key}
+    receiver = Receiver()
+    receiver.status = 500
+    dispatching = sources.EventSources(api.runner, names, only=("WebhookDispatcherFunction",))
+    sending = sources.EventSources(api.runner, names, only=("WebhookSenderFunction",))
+    made: dict = {}
+    noise = random.Random(7)
+    large = {"noise": "".join(noise.choice("0123456789abcdef") for _ in range(900_000))}
+
+    def pumped(function: str, source) -> Reply:
+        source.pump(seconds=5)
+        api.invocations[:] = [function]
+        return Reply(200, {}, b"")
+
+    def delivered():
+        listed = api.get("/v3/w/deliveries", key)
+        made["delivery"] = listed.json()[0]["id"]
+        return listed
+
+    def finish():
+        dispatching.stop()
+        sending.stop()
+        receiver.close()
+        return api.request("DELETE", "/v3/w", key)
+
+    return [
+        (
+            "WebhooksFunction",
+            lambda: api.request("PUT", "/v3/w", {**key, **JSON}, {"url": receiver.url}),
+        ),
+        ("WebhooksFunction", lambda: api.get("/v3/w", key)),
+        ("WebhooksFunction", lambda: api.post("/v3/w/secret", None, key)),
+        ("CreateBinFunction", lambda: api.post("/v3/b", large, key)),
+        ("WebhookDispatcherFunction", lambda: pumped("WebhookDispatcherFunction", dispatching)),
+        ("WebhookSenderFunction", lambda: pumped("WebhookSenderFunction", sending)),
+        ("WebhooksFunction", delivered),
+        (
+            "WebhooksFunction",
+            lambda: api.post(f"/v3/w/deliveries/{made['delivery']}/retry", None, key),
+        ),
+        ("WebhooksFunction", finish),
     ]
 
 
@@ -214,10 +274,11 @@ def trailing_slashes(api, account, collection) -> list:
         ("RouteNotFoundFunction", forwarded(404, lambda: api.get(f"/v3/s/{nowhere}/", key))),
         ("RouteNotFoundFunction", forwarded(200, lambda: api.get("/v3/a/", key))),
         ("RouteNotFoundFunction", forwarded(200, lambda: api.get("/v3/usage/", key))),
+        ("RouteNotFoundFunction", forwarded(404, lambda: api.get("/v3/w/", key))),
     ]
 
 
-def orphaned_key_refused(api, storage):
+def orphaned_key_refused(api, storage, path: str = "/v3/usage"):
     """A key whose account item is gone (imported data): the charge is refused, and the answer
     looks for what the account has left (GetItem)."""
     from openbin import ids
@@ -226,7 +287,7 @@ def orphaned_key_refused(api, storage):
     storage.keys.put(KeyRecord(hash_key(orphan), ids.new_id(), "master", now_iso()))
 
     def step():
-        reply = api.get("/v3/usage", {"X-Master-Key": orphan})
+        reply = api.get(path, {"X-Master-Key": orphan})
         assert (reply.status, reply.message) == (403, "Bin not associated to any user account")
         return Reply(200, {}, b"")
 
@@ -379,7 +440,7 @@ RECORDED: set[tuple[str, str, str, str | None]] = set()
 
 
 def test_every_call_of_every_route_is_allowed(template, handler_api, aws, storage, monkeypatch):
-    seen = run(scenario(handler_api, storage, monkeypatch), template, handler_api)
+    seen = run(scenario(handler_api, storage, monkeypatch, aws.names), template, handler_api)
     assert {"CreateBinFunction", "ReadBinFunction", "RouteNotFoundFunction"} <= set(seen)
     # touches no storage: it only forwards a route with a trailing slash to its function
     assert seen["RouteNotFoundFunction"] == {
@@ -394,6 +455,7 @@ def test_every_call_of_every_route_is_allowed(template, handler_api, aws, storag
             "SchemaDocsFunction",
             "AccessKeysFunction",
             "UsageFunction",
+            "WebhooksFunction",
         )
     }
     assert seen["ConsoleFunction"] == set()  # static files: the page calls the API itself
@@ -423,7 +485,7 @@ def test_every_grant_is_needed_by_a_call_no_other_grant_covers(
     the only grant of its function that covers some call the function makes. Grants the
     scenario cannot reach here are named, with why, in ``UNREACHED``."""
     RECORDED.clear()
-    run(scenario(handler_api, storage, monkeypatch), template, handler_api)
+    run(scenario(handler_api, storage, monkeypatch, aws.names), template, handler_api)
     enforced = iam.policies()
     assert enforced is not None
     needed = enforced.sole_grants(RECORDED)

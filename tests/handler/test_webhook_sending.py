@@ -22,6 +22,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.got: list[tuple[str, dict, bytes]] = []
+        self.answered: dict[str, bool] = {}  # webhook-id -> answered 2xx in time
         self.status, self.pause, self.answer = 200, 0.0, b"ok"
         self.location: str | None = None
         outer = self
@@ -30,7 +31,10 @@ class Receiver:
             def do_POST(self):  # noqa: N802
                 data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 outer.got.append((self.path, dict(self.headers), data))
-                time.sleep(outer.pause)
+                pause, status = outer.pause, outer.status
+                time.sleep(pause)
+                if 200 <= status < 300 and pause < sending.TIMEOUT:
+                    outer.answered[self.headers.get("webhook-id", "")] = True
                 self.send_response(outer.status)
                 if outer.location:
                     self.send_header("Location", outer.location)

@@ -85,8 +85,9 @@ def test_every_function_alarms_on_throttles_and_on_a_p99_near_its_timeout(templa
     for name in template.functions:
         on = alarms_on(template, "FunctionName", name)
         metrics = {props["MetricName"]: props for props in on.values()}
-        # the usage-log writer is invoked asynchronously: its errors are alarmed too
-        errors = {"Errors"} if name == "UsageLogWriterFunction" else set()
+        # the usage-log writer and the webhook sender have no client to see their errors
+        quiet = ("UsageLogWriterFunction", "WebhookSenderFunction")
+        errors = {"Errors"} if name in quiet else set()
         assert set(metrics) == {"Throttles", "Duration", *errors}, name
         assert metrics["Throttles"]["Threshold"] == 1
         slow = metrics["Duration"]
@@ -267,9 +268,11 @@ def test_collisions_on_an_account_and_lost_usage_lines_are_alarmed(template):
     queue = writer["DestinationConfig"]["OnFailure"]
     assert queue == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["UsageLogFailures", "Arn"]}}
     assert prop(template.resources["UsageLogFailures"], "SqsManagedSseEnabled") is True
-    (waiting,) = [
-        res["Properties"]
+    waiting = {
+        res["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: res["Properties"]
         for res in alarms(template).values()
         if res["Properties"].get("Namespace") == "AWS/SQS"
-    ]
-    assert waiting["Threshold"] == 1
+    }
+    # every queue that holds failures is alarmed as soon as it holds one
+    assert set(waiting) == {"UsageLogFailures", "WebhookFailures"}
+    assert all(props["Threshold"] == 1 for props in waiting.values())

@@ -10,7 +10,7 @@ from openbin_local.iam import resource_name
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_ALIASES = {spec.alias for spec in Settings.specs()}
-STORAGE_TYPES = ("AWS::DynamoDB::Table", "AWS::S3::Bucket")
+STORAGE_TYPES = ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Queue")
 
 
 def getatt_name(value) -> str | None:
@@ -68,6 +68,7 @@ def test_template_environment_builds_the_settings(template):
     names = {name: f"local-{name}" for name in template.tables}
     names.update({name: f"local-{name}" for name in template.buckets})
     names.update({f"{name}.Alias": f"local-{name}:live" for name in template.functions})
+    names.update({name: f"https://sqs.local/{name}" for name in template.queues})
     settings = Settings.from_env(template.environment(None, names))
     assert settings.bins_table == "local-BinsTable"
     assert settings.versions_table == "local-VersionsTable"
@@ -254,6 +255,13 @@ def test_functions_with_storage_access_have_their_own_statements(template):
                 "lambda:InvokeFunction"
             }, name
             continue
+        if name in ("WebhookDispatcherFunction", "WebhookSenderFunction"):  # no request
+            assert not any(
+                getatt_name(r) in ("KeysTable", "AccountsTable")
+                for st in statements(res)
+                for r in as_list(st["Resource"])
+            ), name
+            continue
         if name == "UsageLogWriterFunction":  # no request: it files usage lines, nothing else
             assert [st["Action"] for st in statements(res)] == [["s3:PutObject"]], name
             (only,) = statements(res)
@@ -310,6 +318,7 @@ def test_object_access_is_limited_to_the_records_and_logs_prefixes(template):
     and the one listing of the bucket is limited to that prefix."""
     records = {"Fn::Sub": "${RecordsBucket.Arn}/records/*"}
     logs = {"Fn::Sub": "${RecordsBucket.Arn}/logs/*"}
+    webhooks = {"Fn::Sub": "${RecordsBucket.Arn}/webhooks/*"}  # deliveries' large bodies
     for name, res in template.of_type("AWS::Serverless::Function").items():
         for statement in statements(res):
             actions = as_list(statement["Action"])
@@ -322,6 +331,8 @@ def test_object_access_is_limited_to_the_records_and_logs_prefixes(template):
                     assert statement["Condition"] == {"StringLike": {"s3:prefix": ["logs/*"]}}
                 elif resource == logs:
                     assert name in ("UsageFunction", "UsageLogWriterFunction"), name
+                elif resource == webhooks:
+                    assert name in ("WebhookDispatcherFunction", "WebhookSenderFunction"), name
                 else:
                     assert resource == records, name
 

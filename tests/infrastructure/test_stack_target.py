@@ -23,7 +23,10 @@ TABLES = {
     "CollectionsTableName": "openbin-CollectionsTable-5E6F7G8H9I0J",
     "SchemaDocsTableName": "openbin-SchemaDocsTable-6F7G8H9I0J1K",
     "IdempotencyTableName": "openbin-IdempotencyTable-8H9I0J1K2L3M",
+    "WebhooksTableName": "openbin-WebhooksTable-9I0J1K2L3M4N",
+    "WebhookDeliveriesTableName": "openbin-WebhookDeliveriesTable-0J1K2L3M4N5O",
 }
+QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/openbin-WebhookQueue-1K2L3M4N5O6P"
 BUCKET = "openbin-recordsbucket-7g8h9i0j1k2l"
 
 # The OPENBIN_* variables template.yaml's Globals set, with the values this stack gives them.
@@ -35,6 +38,9 @@ EXPECTED_OPENBIN = {
     "OPENBIN_COLLECTIONS_TABLE": TABLES["CollectionsTableName"],
     "OPENBIN_SCHEMA_DOCS_TABLE": TABLES["SchemaDocsTableName"],
     "OPENBIN_IDEMPOTENCY_TABLE": TABLES["IdempotencyTableName"],
+    "OPENBIN_WEBHOOKS_TABLE": TABLES["WebhooksTableName"],
+    "OPENBIN_WEBHOOK_DELIVERIES_TABLE": TABLES["WebhookDeliveriesTableName"],
+    "OPENBIN_WEBHOOK_QUEUE": QUEUE,
     "OPENBIN_RECORDS_BUCKET": BUCKET,
     "OPENBIN_PRICING_URL": "https://example.com/buy",  # a parameter the stack overrides
     "OPENBIN_FREE_RECORD_LIMIT": "102400",
@@ -68,6 +74,7 @@ def describe_stacks_result(parameters: dict[str, str] | None = None) -> dict:
         },
         *({"OutputKey": k, "OutputValue": v} for k, v in TABLES.items()),
         {"OutputKey": "RecordsBucketName", "OutputValue": BUCKET},
+        {"OutputKey": "WebhookQueueUrl", "OutputValue": QUEUE},
     ]
     return {
         "Stacks": [

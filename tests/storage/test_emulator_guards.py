@@ -119,6 +119,13 @@ def test_the_journal_reads_from_moto_what_a_scan_returns(aws, handler_api):
     handler_api.request("PUT", f"/v3/b/{bin_id}", headers, {"v": 2})
     handler_api.request("POST", "/v3/a", {"X-Master-Key": account.key, "X-Key-Name": "k"}, {})
     handler_api.op("collection.create", account_id=account.account_id, name="c", schema="{}")
+    hook = {"X-Master-Key": account.key, "Content-Type": "application/json"}
+    handler_api.request("PUT", "/v3/w", hook, {"url": "https://hooks.example.com/"})
+    from openbin.models import Delivery
+    from openbin.storage import get_storage
+
+    delivery = Delivery(account.account_id, "0" * 24, "create", bin_id, "now", "pending", 0, 1)
+    get_storage().webhooks.add_delivery(delivery, b'{"data": {}}')
     table = aws.names["BinsTable"]
     aws.db.put_item(
         TableName=table,

@@ -96,6 +96,11 @@ def s3():
 
 
 @cache
+def sqs():
+    return _client("sqs", RETRYING)
+
+
+@cache
 def lambda_():
     return _client("lambda", INVOKING)
 
@@ -103,6 +108,7 @@ def lambda_():
 def reset() -> None:
     _session.cache_clear()
     lambda_.cache_clear()
+    sqs.cache_clear()
     dynamodb.cache_clear()
     dynamodb_once.cache_clear()
     s3.cache_clear()

@@ -113,3 +113,37 @@ class BinSummary(msgspec.Struct):
     private: bool
     created_at: str
     name: str | None
+
+
+class WebhookSecret(msgspec.Struct, frozen=True):
+    key: str  # whsec_<base64>: it signs, so it is kept (encrypted at rest), not hashed
+    created_at: str
+    retires_at: int | None = None  # epoch seconds: a rotated secret stops signing then
+
+
+class WebhookSettings(msgspec.Struct, frozen=True):
+    """An account's webhook: where its bins' changes go, which, and whether it is paused."""
+
+    account_id: str
+    url: str
+    events: tuple[str, ...]  # of create, update, delete
+    paused: bool
+    secrets: tuple[WebhookSecret, ...]  # the newest first
+    updated_at: str
+
+
+class Delivery(msgspec.Struct, frozen=True):
+    """One event for one webhook: its attempts and where it stands."""
+
+    account_id: str
+    delivery_id: str  # also its webhook-id: the same on every attempt
+    event: str
+    bin_id: str
+    created_at: str
+    state: str  # pending, delivered, dead
+    attempts: int
+    expires_at: int  # epoch seconds: forgotten then
+    last_status: int | None = None
+    last_latency_ms: int | None = None
+    last_error: str | None = None
+    next_attempt_at: str | None = None

@@ -87,6 +87,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # (about 100 ms of CPU): see openbin.bounded.jsonpath.
     jsonpath_base_steps: Annotated[int, env("OPENBIN_JSONPATH_BASE_STEPS", ge=1)] = 12_500
 
+    # Webhooks (docs/API.md §11)
+    webhooks_table: Annotated[str, env("OPENBIN_WEBHOOKS_TABLE")]
+    webhook_deliveries_table: Annotated[str, env("OPENBIN_WEBHOOK_DELIVERIES_TABLE")]
+    webhook_queue: Annotated[str, env("OPENBIN_WEBHOOK_QUEUE")]  # its URL (or its name)
+    # 1: receivers may be http and on private addresses (openbin serve's default); 0: https to
+    # public addresses only (AWS's).
+    webhook_allow_private: Annotated[int, env("OPENBIN_WEBHOOK_ALLOW_PRIVATE", ge=0, le=1)] = 0
+    # Seconds to wait after each failed attempt (Standard Webhooks' schedule), comma-separated.
+    webhook_schedule: Annotated[str, env("OPENBIN_WEBHOOK_SCHEDULE")] = (
+        "5,300,1800,7200,18000,36000,36000"
+    )
+    # How long a rotated signing secret still signs beside the new one.
+    webhook_secret_grace_hours: Annotated[
+        int, env("OPENBIN_WEBHOOK_SECRET_GRACE_HOURS", ge=0, le=720)
+    ] = 24
+
     # CORS, as the HTTP API's CorsConfiguration says (a test checks they agree): what the
     # $default route answers to a preflight that reaches it (see openbin.api.http).
     cors_allow_origins: Annotated[str, env("OPENBIN_CORS_ALLOW_ORIGINS")] = "*"
@@ -113,6 +129,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "Access-Control-Max-Age": str(self.cors_max_age),
         }
 
+    def webhook_pauses(self) -> tuple[float, ...]:
+        """The retry schedule's pauses, in seconds (whole seconds: SQS counts in them)."""
+        return tuple(float(p) for p in self.webhook_schedule.split(",") if p.strip())
+
     def record_limit(self, plan: str) -> int:
         return self.pro_record_limit if plan == "pro" else self.free_record_limit
 
@@ -129,6 +149,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return tuple(out)
 
     def __post_init__(self) -> None:
+        try:
+            pauses = [int(p) for p in self.webhook_schedule.split(",")]
+        except ValueError:
+            pauses = []
+        if not pauses or not all(0 <= p <= 43_200 for p in pauses):
+            raise SettingsError(
+                "OPENBIN_WEBHOOK_SCHEDULE must be whole seconds from 0 to 43200, comma-separated"
+            )
         for spec in _SPECS:
             value: Any = getattr(self, spec.name)
             if type(value) is not spec.kind:

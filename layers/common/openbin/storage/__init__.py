@@ -28,6 +28,7 @@ from openbin.storage.keys import KeyRepository
 from openbin.storage.records import RecordStore
 from openbin.storage.schema_docs import SchemaDocRepository
 from openbin.storage.usage_logs import UsageLogStore
+from openbin.storage.webhooks import WebhookRepository
 
 FAILURES = (ClientError, BotoCoreError)  # what a failed round trip raises
 
@@ -43,9 +44,11 @@ class Storage(msgspec.Struct, frozen=True):
     schema_docs: SchemaDocRepository
     usage_logs: UsageLogStore
     idempotency: IdempotencyRepository
+    webhooks: WebhookRepository
 
     @classmethod
-    def build(cls, settings: Settings, db, s3, db_once=None) -> Storage:
+    def build(cls, settings: Settings, db, s3, db_once=None, sqs=None) -> Storage:
+        """``s3`` and ``sqs``: clients, or functions making them on first use."""
         idempotency = IdempotencyRepository(db, settings.idempotency_table)
         return cls(
             settings=settings,
@@ -64,6 +67,15 @@ class Storage(msgspec.Struct, frozen=True):
             schema_docs=SchemaDocRepository(db, settings.schema_docs_table),
             usage_logs=UsageLogStore(s3, settings.records_bucket),
             idempotency=idempotency,
+            webhooks=WebhookRepository(
+                db,
+                settings.webhooks_table,
+                settings.webhook_deliveries_table,
+                s3,
+                settings.records_bucket,
+                sqs if sqs is not None else aws.sqs,
+                settings.webhook_queue,
+            ),
         )
 
     def read(self, wanted: Wanted) -> Found:

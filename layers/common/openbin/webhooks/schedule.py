@@ -15,7 +15,7 @@ def pause_after(failures: int, schedule: tuple[float, ...] = SCHEDULE) -> float 
     if failures < 1 or failures > len(schedule):
         return None
     base = schedule[failures - 1]
-    return base * random.uniform(0.9, 1.1)  # noqa: S311 (jitter, not a secret)
+    return base * random.SystemRandom().uniform(0.9, 1.1)  # from the OS, as SnapStart needs
 
 
 def attempts(schedule: tuple[float, ...] = SCHEDULE) -> int:
