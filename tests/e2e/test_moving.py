@@ -221,6 +221,10 @@ def test_an_allowance_that_runs_out_stops_cleanly_and_the_next_run_goes_on(sourc
     assert partial["resumable"] is True and "Requests exhausted" in partial["stopped"]
     assert partial["bins"] < 7
     assert "run the same command again" in stopped.stderr
+    assert partial["masterKey"] in stopped.stderr  # shown as soon as the account was made
+    again = openbin(*args, cwd=tmp_path)  # still nothing left: stopped at once, come back later
+    assert again.returncode == 1, again.stderr
+    assert summary_of(again)["resumable"] is True
 
     added = openbin(
         "account",
@@ -397,3 +401,76 @@ def test_the_readmes_moving_section_runs_as_written(source, tmp_path):
         assert snapshot(HttpApi(served), summary["masterKey"]) == snapshot(api, account.key)
     finally:
         served.stop()
+
+
+def test_each_source_account_is_its_own_import_and_state_files_keep_no_secret(source, tmp_path):
+    server, api, owner, _ = source
+    other = api.account()
+    api.create_bin(other, {"mine": True})
+    target = str(tmp_path / "target")
+    run = lambda key: openbin(  # noqa: E731
+        "import",
+        "--from",
+        f"{server.url}/v3",
+        "--master-key",
+        key,
+        "--data-dir",
+        target,
+        "--rate",
+        "0",
+        cwd=tmp_path,
+    )
+    first, second = run(other.key), run(owner.key)
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    assert summary_of(first)["accountId"] != summary_of(second)["accountId"]
+    states = sorted(tmp_path.glob(".openbin-import-*.json"))
+    assert len(states) == 2
+    for state in states:
+        assert state.stat().st_mode & 0o077 == 0
+        assert "$2a$10$" not in state.read_text()
+    # the same state file against another target is refused, nothing written
+    elsewhere = openbin(
+        "import",
+        "--from",
+        f"{server.url}/v3",
+        "--master-key",
+        other.key,
+        "--data-dir",
+        str(tmp_path / "elsewhere"),
+        "--state",
+        str(states[0]),
+        cwd=tmp_path,
+    )
+    assert elsewhere.returncode == 2 and "is for another import" in elsewhere.stderr
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_forged_archive_is_refused_before_anything_is_written(source, tmp_path):
+    import hashlib
+
+    server, api, account, _ = source
+    out = tmp_path / "archive"
+    exported = openbin(
+        "export",
+        "--account",
+        account.account_id,
+        "--out",
+        str(out),
+        "--data-dir",
+        str(server.data_dir),
+        cwd=tmp_path,
+    )
+    assert exported.returncode == 0, exported.stderr
+    lines = (out / "bins.jsonl").read_bytes().splitlines(keepends=True)
+    forged = b"".join([*lines, lines[0]])  # a bin twice, its checksum made to match
+    (out / "bins.jsonl").write_bytes(forged)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"]["bins.jsonl"] = {
+        "sha256": hashlib.sha256(forged).hexdigest(),
+        "bytes": len(forged),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    target = tmp_path / "target"
+    done = openbin("import", "--archive", str(out), "--data-dir", str(target), cwd=tmp_path)
+    assert done.returncode == 2 and "is there twice" in done.stderr, done.stderr
+    assert not target.exists()

@@ -231,6 +231,7 @@ class Archive:
             )
         self.manifest = manifest
         self._verify()
+        self._check_rows()
 
     def _verify(self) -> None:
         files = self.manifest.get("files")
@@ -248,6 +249,58 @@ class Archive:
                 raise ArchiveError(f"{self.path}: {name} is missing") from None
             if _sha256(data) != entry.get("sha256") or len(data) != entry.get("bytes"):
                 raise ArchiveError(f"{self.path}: {name} does not match its checksum")
+
+    def _check_rows(self) -> None:
+        """What the archive holds is what ``openbin export`` writes (checked before anything is
+        imported: an archive that is not refuses the import, which then writes nothing)."""
+        from openbin import ids
+        from openbin_cli.moving.target import TIME
+
+        def bad(what: str) -> ArchiveError:
+            return ArchiveError(f"{self.path}: {what}")
+
+        files = self.manifest["files"]
+        seen: set[str] = set()
+        versions = 0
+        for row in self.rows("bins.jsonl"):
+            bin_id = row.get("id") if isinstance(row, dict) else None
+            if not isinstance(bin_id, str) or not ids.is_id(bin_id):
+                raise bad("a bin's ID is not 24 hex characters")
+            if bin_id in seen:
+                raise bad(f"bin {bin_id} is there twice")
+            seen.add(bin_id)
+            name, made = row.get("name"), row.get("createdAt")
+            if not isinstance(row.get("private"), bool):
+                raise bad(f"bin {bin_id}: private is not true or false")
+            if name is not None and (not isinstance(name, str) or not 1 <= len(name) <= 128):
+                raise bad(f"bin {bin_id}: a name must be 1 to 128 characters")
+            history = row.get("versions")
+            if not isinstance(made, str) or not TIME.fullmatch(made):
+                raise bad(f"bin {bin_id}: createdAt is not an ISO-8601 UTC time")
+            if not isinstance(history, list) or not history:
+                raise bad(f"bin {bin_id}: it has no version")
+            for version in history:
+                at = version.get("createdAt") if isinstance(version, dict) else None
+                if not isinstance(at, str) or not TIME.fullmatch(at):
+                    raise bad(f"bin {bin_id}: a version's createdAt is not an ISO-8601 UTC time")
+                if f"records/{version.get('sha256')}" not in files:
+                    raise bad(f"bin {bin_id}: a version names a record the archive lacks")
+            versions += len(history)
+        others = {
+            "schemaDocs": self.rows("schema-docs.jsonl"),
+            "collections": self.rows("collections.jsonl"),
+            "accessKeys": self.rows("access-keys.jsonl"),
+        }
+        for kind in ("schemaDocs", "collections"):
+            for row in others[kind]:
+                if not isinstance(row, dict) or not ids.is_id(row.get("id")):
+                    raise bad(f"an ID in {kind} is not 24 hex characters")
+                if not isinstance(row.get("name"), str):
+                    raise bad(f"{kind}: {row.get('id')} has no name")
+        found = {"bins": len(seen), "versions": versions, **{k: len(v) for k, v in others.items()}}
+        counted = self.manifest.get("counts") or {}
+        if {k: counted.get(k) for k in found} != found:
+            raise bad(f"it holds {found}, not what its manifest counts ({counted})")
 
     def account(self) -> dict:
         return json.loads((self.path / "account.json").read_bytes())

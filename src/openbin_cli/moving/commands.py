@@ -12,19 +12,26 @@ from openbin_cli.errors import CommandError
 
 
 def import_command(args: argparse.Namespace) -> int:
-    """Exit 0: everything imported; 1: stopped (the source's allowance, or the source failing),
-    run it again to go on; 2: nothing could be done as asked."""
+    """Exit 0: everything imported; 1: stopped (the source's allowance, the source or the
+    target failing, something it could not import), run it again to go on; 2: nothing could be
+    done as asked, and nothing was written."""
     import hashlib
+    import math
     import os
 
+    from openbin.errors import OpenBinError
     from openbin_cli.moving.archive import Archive, ArchiveError
     from openbin_cli.moving.importer import NOT_MOVED, Importer, State, StateError, print_summary
     from openbin_cli.moving.jsonbin import JsonBinSource, SourceError, SourceStopped
-    from openbin_cli.targets import session
+    from openbin_cli.targets import TargetError, session
     from openbin_local.template import Template
 
     where = f"stack {args.stack_name}" if args.stack_name else str(Path(args.data_dir).resolve())
     key = ""
+    if not math.isfinite(args.rate) or args.rate < 0:
+        raise CommandError("--rate must be 0 (no pause) or more requests a second")
+    if args.plan and args.account:
+        raise CommandError("--plan is a new account's: an existing account keeps its plan")
     if args.archive:
         source_name = f"archive {Path(args.archive).resolve()}"
     else:
@@ -35,10 +42,15 @@ def import_command(args: argparse.Namespace) -> int:
     for bin_id in args.bins:
         if len(bin_id) != 24 or any(c not in "0123456789abcdef" for c in bin_id):
             raise CommandError(f"--bin {bin_id!r} is not a 24-hex bin ID")
-    digest = hashlib.sha256(f"{source_name}\n{where}".encode()).hexdigest()[:12]
+    # The source's account is part of the import's identity: another key, another import.
+    who = hashlib.sha256(key.encode()).hexdigest()[:16] if key else ""
+    digest = hashlib.sha256(f"{source_name}\n{who}\n{where}".encode()).hexdigest()[:12]
     state_path = Path(args.state or f".openbin-import-{digest}.json")
+    if not state_path.resolve().parent.is_dir():
+        raise CommandError(f"the state file's folder {state_path.resolve().parent} does not exist")
+    stopped = None
     try:
-        state = State.load(state_path, source_name)
+        state = State.load(state_path, source_name, who, where)
         archive = Archive(args.archive) if args.archive else None
         source, collections = None, []
         if archive is None:
@@ -46,28 +58,38 @@ def import_command(args: argparse.Namespace) -> int:
             collections = source.collections()  # the URL and the key, checked before any write
     except (StateError, ArchiveError, SourceError) as error:
         raise CommandError(str(error)) from None
+    except SourceStopped as stop:  # the allowance used up, or the source failing: come back
+        stopped = f"{stop}; run the same command again to go on"
+        print(f"openbin import: stopped: {stopped}", file=sys.stderr)
+        print_summary({"resumable": True, "stopped": stopped})
+        return 1
     print(f"openbin import: from {source_name} into {where} (state: {state_path})", file=sys.stderr)
     template = Template(args.template)
-    stopped = None
-    with session(args.data_dir, args.stack_name, args.region, template) as call:
-        importer = Importer(call, state, state_path)
-        try:
-            if archive is not None:
-                account = archive.account()
-                plan = args.plan or account.get("plan", "free")
-                importer.account(args.account, plan, account.get("requestsRemaining"))
-                importer.from_archive(archive)
-            else:
-                assert source is not None
-                importer.account(args.account, args.plan or "free")
-                importer.from_jsonbin(source, collections, args.bins)
-        except SourceStopped as stop:
-            stopped = f"{stop}; run the same command again to go on"
-        except StateError as error:
-            raise CommandError(str(error)) from None
-        except KeyboardInterrupt:
-            stopped = "interrupted; run the same command again to go on"
-        summary = importer.finish(stopped)
+    try:
+        with session(args.data_dir, args.stack_name, args.region, template) as call:
+            importer = Importer(call, state, state_path)
+            try:
+                if archive is not None:
+                    account = archive.account()
+                    plan = args.plan or account.get("plan", "free")
+                    importer.account(args.account, plan, account.get("requestsRemaining"))
+                    importer.from_archive(archive)
+                else:
+                    assert source is not None
+                    importer.account(args.account, args.plan or "free")
+                    importer.from_jsonbin(source, collections, args.bins)
+            except SourceStopped as stop:
+                stopped = f"{stop}; run the same command again to go on"
+            except (TargetError, OpenBinError, ArchiveError, StateError, OSError) as error:
+                if importer.state.account_id is None:  # nothing written yet
+                    raise CommandError(getattr(error, "message", str(error))) from None
+                why = getattr(error, "message", str(error))
+                stopped = f"{why}; fix it and run the same command again to go on"
+            except KeyboardInterrupt:
+                stopped = "interrupted; run the same command again to go on"
+            summary = importer.finish(stopped)
+    except TargetError as error:  # the target went away while the import was finishing
+        raise CommandError(str(error)) from None
     if stopped:
         print(f"openbin import: stopped: {stopped}", file=sys.stderr)
     print(f"openbin import: {NOT_MOVED}", file=sys.stderr)

@@ -25,7 +25,7 @@ from openbin_cli.moving.jsonbin import JsonBinSource, Listed, SourceStopped
 Call = Callable[[str, dict], dict]
 NOT_MOVED = (
     "not moved: access keys' secrets (make new keys: openbin key create-access), usage logs, "
-    "webhook settings"
+    "webhook settings, and (from JSONBin) schema docs no collection names, which it cannot list"
 )
 
 
@@ -35,6 +35,8 @@ class StateError(Exception):
 
 class State(msgspec.Struct):
     source: str
+    source_account: str = ""  # a fingerprint of the source's key: another key, another import
+    target: str = ""  # the data dir or stack it imports into
     account_id: str | None = None
     done: dict[str, str] = msgspec.field(default_factory=dict)  # "bin:<id>" -> outcome
     skipped: dict[str, str] = msgspec.field(default_factory=dict)  # "bin:<id>" -> reason
@@ -43,26 +45,37 @@ class State(msgspec.Struct):
     versions: int = 0
     collections: int = 0
     schema_docs: int = 0
-    access_keys: list[dict] = msgspec.field(default_factory=list)  # made anew (archive)
+    # the access keys made anew (archive), by name and ID: their secrets are never kept here
+    access_keys: list[dict] = msgspec.field(default_factory=list)
 
     @classmethod
-    def load(cls, path: Path, source: str) -> State:
+    def load(cls, path: Path, source: str, source_account: str = "", target: str = "") -> State:
         if not path.exists():
-            return cls(source=source)
+            return cls(source=source, source_account=source_account, target=target)
         try:
             state = msgspec.json.decode(path.read_bytes(), type=cls)
         except (OSError, msgspec.DecodeError) as error:
             raise StateError(f"cannot read the state file {path}: {error}") from None
+        another = None
         if state.source != source:
+            another = f"from {state.source}"
+        elif state.source_account != source_account:
+            another = "from another account of the source (another master key)"
+        elif state.target and state.target != target:
+            another = f"into {state.target}"
+        if another:
             raise StateError(
-                f"the state file {path} is for another import (from {state.source}): "
+                f"the state file {path} is for another import ({another}): "
                 "pass --state to name another"
             )
         return state
 
     def save(self, path: Path) -> None:
+        """Written whole, then renamed into place; readable by its owner only."""
         work = path.with_name(path.name + ".tmp")
-        work.write_bytes(msgspec.json.encode(self))
+        fd = os.open(work, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(msgspec.json.encode(self))
         os.replace(work, path)
 
 
@@ -91,6 +104,7 @@ class Importer:
         self.source: JsonBinSource | None = None
         self.progress = Progress(state, None)
         self.new_master_key: str | None = None
+        self.new_access_keys: list[dict] = []  # with their secrets: this run's summary only
 
     def account(self, account_id: str | None, plan: str, requests: int | None = None) -> str:
         s = self.state
@@ -101,6 +115,13 @@ class Importer:
             s.account_id = made["accountId"]
             self.new_master_key = made.get("masterKey")
             self.save()
+            if self.new_master_key:  # now, in case the run never reaches its summary
+                print(
+                    f"openbin import: made account {s.account_id}; its master key, shown only "
+                    f"this once:\n  {self.new_master_key}",
+                    file=sys.stderr,
+                    flush=True,
+                )
         elif account_id is not None and account_id != s.account_id:
             raise StateError(
                 f"the state file {self.path} imports into account {s.account_id}, not {account_id}"
@@ -108,12 +129,16 @@ class Importer:
         return s.account_id
 
     def save(self) -> None:
+        if self.source is not None:  # the source's requests so far, kept with what they made
+            self.state.requests_used += self.source.requests
+            self.source.requests = 0
         self.state.save(self.path)
 
     def _record(self, key: str, outcome: dict, counter: str | None = None) -> None:
         s = self.state
-        if outcome["result"] == "conflict":
+        if outcome["result"] == "conflict":  # reported, and not asked for again
             s.skipped[key] = outcome.get("reason", "conflict")
+            s.done[key] = "conflict"
         else:
             s.done[key] = outcome["result"]
             s.skipped.pop(key, None)
@@ -218,6 +243,14 @@ class Importer:
         key = f"bin:{listed.bin_id}"
         if key in self.state.done:
             return
+        there = self.call(
+            "import.bin-state", {"account_id": self.state.account_id, "bin_id": listed.bin_id}
+        )
+        if there["state"] == "other":  # never overwritten: not worth the source's requests
+            self._record(
+                key, {"result": "conflict", "reason": "another bin with this ID is at the target"}
+            )
+            return
         try:
             versions = source.versions(listed)
         except (LookupError, ValueError, KeyError, RecursionError) as error:
@@ -257,8 +290,13 @@ class Importer:
                 made = self.call("import.access-key", args)
             except Exception as refused:  # noqa: BLE001 (the target's refusal, reported)
                 self.skip(done, f"not made again: {getattr(refused, 'message', refused)}")
+                self.state.done[done] = "conflict"
+                self.save()
                 continue
-            self.state.access_keys.append(made)
+            self.new_access_keys.append(made)
+            self.state.access_keys.append(
+                {"name": made["name"], "accessKeyId": made["accessKeyId"]}
+            )
             self.state.done[done] = "imported"
             self.save()
 
@@ -277,16 +315,13 @@ class Importer:
             skipped=[{"id": k, "reason": v} for k, v in sorted(s.skipped.items())],
             resumable=stopped is not None,
         )
-        if s.access_keys:
-            out["accessKeys"] = s.access_keys
+        if self.new_access_keys:  # their secrets, shown this once
+            out["accessKeys"] = self.new_access_keys
         if stopped:
             out["stopped"] = stopped
         return out
 
     def finish(self, stopped: str | None) -> dict:
-        if self.source:
-            self.state.requests_used += self.source.requests
-            self.source.requests = 0
         self.save()
         self.progress.show(final=True)
         return self.summary(stopped)

@@ -18,6 +18,8 @@ import msgspec
 
 PAGE = 10
 BAD_GATEWAY = range(500, 600)
+MAX_ANSWER = 16 * 1024 * 1024  # bytes of one answer read at most (an XL record is 4.7 MB)
+MAX_VERSIONS = 100_000  # a version count beyond it is not a bin's
 
 
 class SourceError(Exception):
@@ -25,7 +27,12 @@ class SourceError(Exception):
 
 
 class SourceStopped(Exception):
-    """The source stopped answering for now (allowance used up, or failing): resumable."""
+    """The source stopped answering for now (allowance used up, or failing): resumable.
+    ``answered``: it did answer (a refusal), as opposed to no answer at all."""
+
+    def __init__(self, message: str, answered: bool = True) -> None:
+        super().__init__(message)
+        self.answered = answered
 
 
 class Answer(msgspec.Struct, frozen=True):
@@ -77,6 +84,14 @@ def record_text(body: bytes) -> bytes:
     raise ValueError("no record member")
 
 
+def _bounded(response) -> bytes:
+    """An answer's body, or a refusal past MAX_ANSWER bytes (never read whole)."""
+    body = response.read(MAX_ANSWER + 1)
+    if len(body) > MAX_ANSWER:
+        return b'{"message": "the answer is larger than any a JSONBin API gives"}'
+    return body
+
+
 def _skip(text: str, at: int) -> int:
     while at < len(text) and text[at] in " \t\r\n":
         at += 1
@@ -125,19 +140,25 @@ class JsonBinSource:
             if attempt < self.retries:
                 time.sleep(self.pause * 2**attempt)
         what = f"answered {answer.status} {answer.message}" if answer else "did not answer"
-        raise SourceStopped(f"the source {what} to GET {path}, {self.retries + 1} times")
+        raise SourceStopped(
+            f"the source {what} to GET {path}, {self.retries + 1} times",
+            answered=answer is not None,
+        )
 
     def _send(self, path: str, headers: dict[str, str]) -> Answer | None:
-        request = urllib.request.Request(  # noqa: S310 (checked: http or https)
-            self.base + path,
-            headers={"X-Master-Key": self.key, "User-Agent": "openbin-import", **headers},
-        )
+        try:
+            request = urllib.request.Request(  # noqa: S310 (checked: http or https)
+                self.base + path,
+                headers={"X-Master-Key": self.key, "User-Agent": "openbin-import", **headers},
+            )
+        except ValueError as error:
+            raise SourceError(f"--from is not a usable URL: {error}") from None
         try:
             with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-                return Answer(response.status, response.read())
+                return Answer(response.status, _bounded(response))
         except urllib.error.HTTPError as error:
-            return Answer(error.code, error.read())
-        except (urllib.error.URLError, TimeoutError, ConnectionError):
+            return Answer(error.code, _bounded(error))
+        except (urllib.error.URLError, TimeoutError, ConnectionError, ValueError):
             return None
 
     def json(self, path: str, headers: dict[str, str] | None = None) -> Any:
@@ -152,6 +173,8 @@ class JsonBinSource:
         try:
             answer = self.get("/c")
         except SourceStopped as stopped:
+            if stopped.answered:  # used up, or failing for now: the next run goes on
+                raise
             raise SourceError(f"{self.base} cannot be read: {stopped}") from None
         if answer.status in (401, 403):
             raise SourceError(f"the source refused the master key: {answer.message}")
@@ -184,9 +207,17 @@ class JsonBinSource:
         """Every bin of a collection (None: the uncategorized ones), oldest first."""
         listed = collection_id or "uncategorized"
         last: str | None = None
+        seen: set[str] = set()
         while True:
             path = f"/c/{listed}/bins" + (f"/{last}" if last else "")
-            page = self.json(path, {"X-Sort-Order": "ascending"})
+            try:
+                page = self.json(path, {"X-Sort-Order": "ascending"})
+            except (LookupError, ValueError) as error:  # an import that missed bins is no import
+                raise SourceStopped(f"the source answered {error} to GET {path}") from None
+            if not isinstance(page, list) or not all(
+                isinstance(row, dict) and isinstance(row.get("record"), str) for row in page
+            ):
+                raise SourceStopped(f"the source's answer to GET {path} is not a listing")
             for row in page:
                 meta = row.get("snippetMeta") or {}
                 yield Listed(
@@ -199,6 +230,9 @@ class JsonBinSource:
             if len(page) < PAGE:
                 return
             last = page[-1]["record"]
+            if last in seen:
+                raise SourceStopped(f"the source's listing of {listed} goes round in a circle")
+            seen.add(last)
 
     def listed(self, bin_id: str) -> Listed:
         """A bin no listing reaches (``--bin``), as its latest version's metadata shows it."""
@@ -215,6 +249,8 @@ class JsonBinSource:
     def versions(self, bin: Listed) -> list[tuple[bytes, str]]:
         """Every version's record and the time its number was made, oldest first."""
         count = self.json(f"/b/{bin.bin_id}/versions/count")["metadata"]["versionCount"]
+        if not isinstance(count, int) or not 0 <= count <= MAX_VERSIONS:
+            raise LookupError(f"a version count of {count!r}")
         made = self._history(bin, count) if self.has_history else {}
         out = []
         for number in range(count + 1):

@@ -20,7 +20,7 @@ from openbin.models import PERMISSIONS, Bin, Collection, RecordRef, SchemaDoc, V
 from openbin.services.accounts import AccountService
 from openbin.storage import Storage
 from openbin.storage.bins import RevisionConflict
-from openbin.validation import parse_record
+from openbin.validation import check_answerable, parse_record
 
 IMPORTED, PRESENT, CONFLICT = "imported", "present", "conflict"
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
@@ -113,10 +113,11 @@ def _load(storage: Storage, version: dict, bin_id: str) -> bytes:
     if hashlib.sha256(data).hexdigest() != version["sha256"]:
         raise InvalidRequest(f"bin {bin_id}: a staged record does not match its checksum")
     try:
-        parse_record(data, storage.settings.max_json_depth)
-    except InvalidRequest as refused:
+        _, text = parse_record(data, storage.settings.max_json_depth)
+        check_answerable(text)  # what the API could never read back is not written
+    except OpenBinError as refused:
         raise InvalidRequest(
-            f"bin {bin_id}: a version is not a record: {refused.message}"
+            f"a version is not a record OpenBin serves: {refused.message}"
         ) from None
     return data
 
@@ -137,6 +138,14 @@ def _same_bin(storage: Storage, existing: Bin, records: list[bytes]) -> bool:
     return True
 
 
+def bin_state(storage: Storage, account_id: str, bin_id: str) -> dict:
+    """Whether the target holds the bin: ``absent``, ``mine`` (this account's), ``other``."""
+    existing = storage.bins.get(_check_id(bin_id, "bin"))
+    if existing is None:
+        return {"state": "absent"}
+    return {"state": "mine" if existing.owner_id == account_id else "other"}
+
+
 def import_bin(storage: Storage, account_id: str, bin: dict, versions: list[dict]) -> dict:
     """A bin and every version in order (``versions``: {"file", "sha256", "createdAt"}, the
     last the latest). Version k's time is when its number was made (docs/API.md §3.10): the
@@ -147,7 +156,10 @@ def import_bin(storage: Storage, account_id: str, bin: dict, versions: list[dict
     if not versions:
         raise InvalidRequest(f"bin {bin_id}: no record")
     times = [created_at, *(_time(v.get("createdAt"), f"bin {bin_id}") for v in versions[1:])]
-    records = [_load(storage, v, bin_id) for v in versions]
+    try:
+        records = [_load(storage, v, bin_id) for v in versions]
+    except InvalidRequest as refused:  # this bin is reported; the import goes on
+        return _outcome(CONFLICT, refused.message)
     existing = storage.bins.get(bin_id)
     if existing is not None:
         if existing.owner_id == account_id and _same_bin(storage, existing, records):
@@ -199,5 +211,6 @@ OPERATIONS: dict[str, Callable[..., dict]] = {
     "import.schema-doc": import_schema_doc,
     "import.collection": import_collection,
     "import.bin": import_bin,
+    "import.bin-state": bin_state,
     "import.access-key": import_access_key,
 }
