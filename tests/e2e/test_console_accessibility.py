@@ -120,6 +120,14 @@ def test_every_view_of_the_console_passes_axe(browser, server, axe_source):
     wait.until(lambda d: "requestsRemaining" in text_of(d, "usage-list"))
     audit.check("usage")
 
+    press(browser, "nav-webhooks", shows="webhooks")
+    wait.until(lambda d: text_of(d, "webhook-state"))
+    audit.check("webhooks, none set")
+    browser.find_element(By.ID, "webhook-url").send_keys("https://hooks.example.com/in")
+    browser.find_element(By.CSS_SELECTOR, "#webhook-form button[type=submit]").click()
+    visible(browser, "webhook-new-secret")
+    audit.check("webhooks, the secret shown once")
+
     failing = {view: found for view, found in audit.found.items() if found}
     assert not failing, json.dumps(failing, indent=1)
-    assert len(audit.found) == 11
+    assert len(audit.found) == 13

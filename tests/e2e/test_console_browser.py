@@ -349,3 +349,61 @@ def test_without_javascript_or_the_policy_the_key_never_reaches_a_url(browser, s
     finally:
         browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
         browser.execute_cdp_cmd("Page.setBypassCSP", {"enabled": False})
+
+
+def test_webhooks_set_paused_sent_again_and_reset(browser, server):
+    """The Webhooks page: a receiver's URL saved (the signing secret shown once, and it verifies
+    the delivery), a bin's creation listed as delivered and sent again, paused, then reset."""
+    import json as jsonlib
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    from standardwebhooks.webhooks import Webhook
+
+    from tests.handler.test_webhook_sending import Receiver
+
+    receiver = Receiver()
+    try:
+        account = HttpApi(server).account()
+        sign_in(browser, server, account.key)
+        press(browser, "nav-webhooks", shows="webhooks")
+        assert text_of(browser, "webhook-state") == "No webhook is set."
+        browser.find_element(By.ID, "webhook-url").send_keys(receiver.url)
+        browser.find_element(By.ID, "hook-delete").click()  # creates and updates only
+        browser.find_element(By.CSS_SELECTOR, "#webhook-form button[type=submit]").click()
+        visible(browser, "webhook-new-secret")
+        secret = browser.find_element(By.ID, "webhook-secret-value").get_attribute("value")
+        assert secret.startswith("whsec_")
+        shown = HttpApi(server).get("/v3/w", {"X-Master-Key": account.key}).json()
+        assert shown["events"] == ["create", "update"] and "secret" not in shown
+        bin_id = HttpApi(server).create_bin(account, {"from": "the console test"})
+        deadline = time.monotonic() + 15
+        while not receiver.got and time.monotonic() < deadline:
+            time.sleep(0.1)
+        _, headers, body = receiver.got[0]
+        Webhook(secret).verify(body, headers, json_parse=False)
+        assert jsonlib.loads(body)["id"] == bin_id
+        press(browser, "nav-webhooks", shows="webhooks")
+        WebDriverWait(browser, 15).until(lambda d: "delivered" in text_of(d, "delivery-rows"))
+        assert bin_id in text_of(browser, "delivery-rows")
+        assert browser.find_element(By.ID, "webhook-new-secret").is_displayed() is False
+        browser.find_element(By.CSS_SELECTOR, "#delivery-rows button").click()
+        WebDriverWait(browser, 15).until(lambda d: text_of(d, "status") == "Sent again.")
+        deadline = time.monotonic() + 15
+        while len(receiver.got) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert receiver.got[1][1]["webhook-id"] == headers["webhook-id"]
+        browser.find_element(By.ID, "webhook-pause").click()
+        WebDriverWait(browser, 15).until(
+            lambda d: text_of(d, "webhook-state") == "Paused: nothing is sent."
+        )
+        assert HttpApi(server).get("/v3/w", {"X-Master-Key": account.key}).json()["paused"]
+        browser.find_element(By.ID, "webhook-reset").click()
+        browser.switch_to.alert.accept()
+        WebDriverWait(browser, 15).until(lambda d: text_of(d, "status") == "Webhook reset.")
+        assert HttpApi(server).get("/v3/w", {"X-Master-Key": account.key}).status == 404
+        assert not browser.get_log("browser") or all(
+            entry["level"] != "SEVERE" for entry in browser.get_log("browser")
+        )
+    finally:
+        receiver.close()

@@ -5,8 +5,16 @@
 
 const KEY = "openbin.key";
 const HEADER = "openbin.header";
-const SECTIONS = ["sign-in", "bins", "new-bin", "bin", "collections", "keys", "usage"];
-const MASTER_ONLY = ["nav-collections", "nav-keys", "nav-usage", "listing", "show-versions", "bin-meta"];
+const SECTIONS = ["sign-in", "bins", "new-bin", "bin", "collections", "keys", "usage", "webhooks"];
+const MASTER_ONLY = [
+  "nav-collections",
+  "nav-keys",
+  "nav-usage",
+  "nav-webhooks",
+  "listing",
+  "show-versions",
+  "bin-meta",
+];
 const $ = (id) => document.getElementById(id);
 
 const state = { collection: "uncategorized", lastBinId: null, bin: null, oldestVersion: null };
@@ -658,6 +666,142 @@ async function downloadLog(day) {
   URL.revokeObjectURL(url);
   $("status").textContent = `Downloaded ${day}.zip.`;
 }
+
+// -- webhooks (API.md §11) -------------------------------------------------------------------
+const hook = { paused: false, set: false };
+
+function showWebhook(settings) {
+  hook.set = settings !== null;
+  hook.paused = Boolean(settings && settings.paused);
+  $("webhook-url").value = settings ? settings.url : "";
+  for (const event of ["create", "update", "delete"]) {
+    $("hook-" + event).checked = settings ? settings.events.includes(event) : true;
+  }
+  $("webhook-state").textContent = !settings
+    ? "No webhook is set."
+    : hook.paused
+      ? "Paused: nothing is sent."
+      : "Active.";
+  $("webhook-pause").textContent = hook.paused ? "Continue" : "Pause";
+  $("webhook-pause").disabled = !settings;
+  $("webhook-secret").disabled = !settings;
+  $("webhook-reset").disabled = !settings;
+}
+
+function showSecret(secret) {
+  $("webhook-secret-value").value = secret; // shown once: never kept, never listed again
+  $("webhook-new-secret").hidden = false;
+  $("webhook-secret-value").focus();
+}
+
+async function openWebhooks() {
+  show("webhooks");
+  $("webhook-new-secret").hidden = true;
+  $("webhook-secret-value").value = "";
+  $("webhooks-error").textContent = "";
+  try {
+    const { json } = await api("GET", "/w");
+    showWebhook(json);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) showWebhook(null);
+    else if (signedIn()) report($("webhooks-error"), error);
+  }
+  await listDeliveries();
+}
+
+async function listDeliveries() {
+  const rows = $("delivery-rows");
+  rows.replaceChildren();
+  try {
+    const { json } = await api("GET", "/w/deliveries");
+    for (const delivery of json) {
+      const row = document.createElement("tr");
+      const answer = delivery.lastStatus ? `HTTP ${delivery.lastStatus}` : delivery.lastError || "";
+      for (const value of [
+        delivery.createdAt,
+        delivery.event,
+        delivery.binId,
+        delivery.state,
+        String(delivery.attempts),
+        answer,
+      ]) {
+        const cell = document.createElement("td");
+        cell.textContent = value;
+        row.append(cell);
+      }
+      const cell = document.createElement("td");
+      const again = document.createElement("button");
+      again.type = "button";
+      again.textContent = "Send again";
+      again.setAttribute("aria-label", `Send delivery ${delivery.id} again`);
+      again.addEventListener("click", () => retryDelivery(delivery.id));
+      cell.append(again);
+      row.append(cell);
+      rows.append(row);
+    }
+  } catch (error) {
+    if (signedIn()) report($("webhooks-error"), error);
+  }
+}
+
+async function retryDelivery(id) {
+  try {
+    await api("POST", `/w/deliveries/${id}/retry`);
+    $("status").textContent = "Sent again.";
+    await listDeliveries();
+  } catch (error) {
+    if (signedIn()) report($("webhooks-error"), error);
+  }
+}
+
+async function saveWebhook(paused) {
+  const events = ["create", "update", "delete"].filter((event) => $("hook-" + event).checked);
+  const body = JSON.stringify({ url: $("webhook-url").value, events, paused });
+  const headers = { "Content-Type": "application/json" };
+  const { json } = await api("PUT", "/w", { body, headers });
+  showWebhook(json);
+  if (json.secret) showSecret(json.secret);
+}
+
+$("nav-webhooks").addEventListener("click", openWebhooks);
+$("webhook-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("webhooks-error").textContent = "";
+  try {
+    await saveWebhook(hook.paused);
+    $("status").textContent = "Webhook saved.";
+  } catch (error) {
+    if (signedIn()) report($("webhooks-error"), error);
+  }
+});
+$("webhook-pause").addEventListener("click", async () => {
+  try {
+    await saveWebhook(!hook.paused);
+    $("status").textContent = hook.paused ? "Paused." : "Continuing.";
+  } catch (error) {
+    if (signedIn()) report($("webhooks-error"), error);
+  }
+});
+$("webhook-secret").addEventListener("click", async () => {
+  try {
+    const { json } = await api("POST", "/w/secret");
+    showSecret(json.secret);
+    $("status").textContent = "New signing secret: the previous one signs for 24 more hours.";
+  } catch (error) {
+    if (signedIn()) report($("webhooks-error"), error);
+  }
+});
+$("webhook-reset").addEventListener("click", async () => {
+  if (!window.confirm("Reset the webhook? Its URL and signing secrets are removed.")) return;
+  try {
+    await api("DELETE", "/w");
+    showWebhook(null);
+    $("webhook-new-secret").hidden = true;
+    $("status").textContent = "Webhook reset.";
+  } catch (error) {
+    if (signedIn()) report($("webhooks-error"), error);
+  }
+});
 
 // -- start -----------------------------------------------------------------------------------
 if (signedIn()) {
