@@ -67,6 +67,11 @@ def serve(args: argparse.Namespace) -> int:
         app.warm()
         app.stats = server_stats
         subscriptions = LogSubscriptions(app.runner).install()  # usage lines -> their writer
+        # The queue does not outlive the process (the tables do): deliveries still to be sent
+        # when the server last stopped are queued again.
+        webhooks = get_storage().webhooks
+        for account_id, delivery_id in webhooks.pending():
+            webhooks.enqueue(account_id, delivery_id)
         sources = EventSources(app.runner, aws.names).start()  # bin changes -> webhooks
         # What the data dir loaded and the warmed handlers live as long as the server: out of
         # the cyclic collector's way, so its full passes cost what the requests make, not what

@@ -89,10 +89,17 @@ class EventSources:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, drain: float = 5.0) -> None:
+        """Stop polling, once the streams' records already captured are handed over (for up to
+        ``drain`` seconds): a change the server committed is not lost with the process."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        deadline = time.monotonic() + drain
+        for mapping in self.mappings:
+            while mapping.kind == "DynamoDB" and time.monotonic() < deadline:
+                if not self._stream(mapping):
+                    break
         for mapping in self.mappings:
             if mapping.kind == "DynamoDB":
                 streams.stop_listening(mapping.source)

@@ -115,3 +115,31 @@ def test_in_awss_mode_no_delivery_reaches_a_private_address(tmp_path, receiver):
         assert receiver.got == []
     finally:
         server.stop()
+
+
+def test_deliveries_pending_when_the_server_stops_are_sent_once_it_is_back(tmp_path, receiver):
+    env = {"OPENBIN_WEBHOOK_SCHEDULE": "1,1,1,1,1,1,1,1,1,1"}
+    data = tmp_path / "restarted"
+    server = ServerProcess(data, env=env).start()
+    try:
+        api = HttpApi(server)
+        owner = api.account()
+        key = {"X-Master-Key": owner.key, **JSON}
+        assert api.request("PUT", "/v3/w", key, {"url": receiver.url}).status == 200
+        receiver.status = 500
+        made = {api.create_bin(owner, {"n": n}) for n in range(3)}
+        wait(lambda: len(receiver.got) >= 3)
+    finally:
+        server.stop()
+    receiver.status = 200
+    server = ServerProcess(data, env=env).start()
+    try:
+        wait(lambda: len(receiver.answered) == 3)
+        ids = {
+            json.loads(body)["id"]
+            for _, headers, body in receiver.got
+            if receiver.answered.get(headers["webhook-id"])
+        }
+        assert ids == made
+    finally:
+        server.stop()

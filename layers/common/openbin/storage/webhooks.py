@@ -189,6 +189,24 @@ class WebhookRepository:
         ).get("Items", [])
         return [self._delivery(item) for item in items]
 
+    def pending(self) -> list[tuple[str, str]]:
+        """(account, delivery) of every delivery still to be sent (a Scan: for a local server
+        starting again, whose queue did not outlive it; never a request's path)."""
+        found: list[tuple[str, str]] = []
+        kwargs: dict = {
+            "TableName": self.deliveries_table,
+            "FilterExpression": "#state = :pending",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": {":pending": s("pending")},
+            "ProjectionExpression": "accountId, deliveryId",
+        }
+        while True:
+            page = self._db.scan(**kwargs)
+            found += [(i["accountId"]["S"], i["deliveryId"]["S"]) for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def record_attempt(self, delivery: Delivery) -> None:
         """The delivery's state after an attempt (or a retry asked for)."""
         values = {
