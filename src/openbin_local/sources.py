@@ -5,9 +5,11 @@
   failed records (``batchItemFailures``), gets the batch again from the first failed record, up
   to ``MaximumRetryAttempts`` times (at once here; Lambda pauses), then the batch's description
   goes to the on-failure destination (an SQS queue of the template) and the stream moves on.
-- A queue's visible messages are received ``BatchSize`` at a time; the ones the function did
-  not report failed are deleted; the others come back when their visibility timeout ends (the
-  function may have changed it), as SQS does.
+- A queue's visible messages are received ``BatchSize`` at a time, each batch handed to an
+  invocation of its own, up to ``CONCURRENCY`` at once (Lambda scales out the same way: one slow
+  receiver never holds up the others); the ones the function did not report failed are
+  deleted; the others come back when their visibility timeout ends (the function may have
+  changed it), as SQS does.
 
 ``openbin serve`` polls them in a thread (``start``); handler-level tests ``pump`` them."""
 
@@ -18,6 +20,7 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 
@@ -26,6 +29,7 @@ from openbin_local.runtime import FunctionRunner
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+CONCURRENCY = 8  # invocations of a queue's function at once
 
 
 class Mapping:
@@ -74,6 +78,9 @@ class EventSources:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._sqs = None
+        self._workers = ThreadPoolExecutor(CONCURRENCY, thread_name_prefix="openbin-queue")
+        self._running = 0  # queue invocations in flight
+        self._lock = threading.Lock()
         for mapping in self.mappings:
             if mapping.kind == "DynamoDB":
                 streams.listen(mapping.source)
@@ -95,6 +102,9 @@ class EventSources:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        # sends in flight are not waited for: their deliveries stay pending, queued again next
+        # time the server starts
+        self._workers.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + drain
         for mapping in self.mappings:
             while mapping.kind == "DynamoDB" and time.monotonic() < deadline:
@@ -130,13 +140,19 @@ class EventSources:
         deadline = time.monotonic() + seconds
         idle_since = None
         while time.monotonic() < deadline:
-            if self.poll():
+            if self.poll() or self.running():
                 idle_since = None
+                time.sleep(0.005)
                 continue
             idle_since = idle_since or time.monotonic()
             if time.monotonic() - idle_since >= quiet:
                 return
             time.sleep(self.interval)
+
+    def running(self) -> int:
+        """Queue invocations in flight."""
+        with self._lock:
+            return self._running
 
     # -- DynamoDB Streams -------------------------------------------------------------------------
     def _stream(self, mapping: Mapping) -> bool:
@@ -182,15 +198,40 @@ class EventSources:
 
     # -- SQS --------------------------------------------------------------------------------------
     def _queue(self, mapping: Mapping) -> bool:
+        with self._lock:
+            free = CONCURRENCY - self._running
+        if free <= 0:
+            return False
         url = mapping.queue_url(self.sqs, mapping.source)
         got = self.sqs.receive_message(
             QueueUrl=url,
-            MaxNumberOfMessages=min(mapping.batch, 10),
+            MaxNumberOfMessages=min(mapping.batch * free, 10),
             AttributeNames=["All"],
             WaitTimeSeconds=0,
         ).get("Messages", [])
         if not got:
             return False
+        for start in range(0, len(got), mapping.batch):
+            batch = got[start : start + mapping.batch]
+            with self._lock:
+                self._running += 1
+            try:
+                self._workers.submit(self._handle, mapping, url, batch)
+            except RuntimeError:  # stopping: the messages come back when they are visible
+                with self._lock:
+                    self._running -= 1
+        return True
+
+    def _handle(self, mapping: Mapping, url: str, got: list[dict]) -> None:
+        try:
+            self._deliver(mapping, url, got)
+        except Exception as error:  # noqa: BLE001 (a poller must outlive what it polls)
+            print(f"openbin: event source: {type(error).__name__}: {error}", file=sys.stderr)
+        finally:
+            with self._lock:
+                self._running -= 1
+
+    def _deliver(self, mapping: Mapping, url: str, got: list[dict]) -> None:
         event = {
             "Records": [
                 {
@@ -212,7 +253,6 @@ class EventSources:
             if failed is not None and message["MessageId"] in failed:
                 continue  # back when its visibility timeout ends
             self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return True
 
     def _invoke(self, function: str, event: dict, identifier: str) -> set[str] | None:
         """The identifiers of the records the function failed on (all, if it raised); None:

@@ -100,15 +100,15 @@ def test_settings_lifecycle(api, owner):
         ([], SHAPE),
         (
             {"url": "https://a.example", "events": []},
-            "events must be one or more of create, update, delete",
+            "events must be one or more of create, update, delete, each once",
         ),
         (
             {"url": "https://a.example", "events": ["read"]},
-            "events must be one or more of create, update, delete",
+            "events must be one or more of create, update, delete, each once",
         ),
         (
             {"url": "https://a.example", "events": ["create", "create"]},
-            "events must be one or more of create, update, delete",
+            "events must be one or more of create, update, delete, each once",
         ),
         ({"url": "ftp://a.example/"}, "Invalid webhook URL: the URL must be http(s)"),
         (
@@ -208,6 +208,21 @@ def test_every_change_is_delivered_in_jsonbins_shapes_and_signed(api, owner, rec
     assert again.status == 200 and again.json()["state"] == "pending"
     settle(receiver, 6)
     assert _received(receiver, secret)[5] == got[0]
+
+
+def test_a_rotation_keeps_one_previous_secret(api, owner, receiver, settle):
+    key = {"X-Master-Key": owner.key}
+    first = put(api, owner, {"url": receiver.url}).json()["secret"]
+    second = api.post("/v3/w/secret", None, key).json()["secret"]
+    third = api.post("/v3/w/secret", None, key).json()["secret"]
+    api.create_bin(owner, {"signed": "twice"})
+    settle(receiver, 1)
+    _, headers, body = receiver.got[0]
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    for live in (third, second):  # the new one, and the one it replaced
+        Webhook(live).verify(body, headers, json_parse=False)
+    with pytest.raises(Exception, match="No matching signature"):
+        Webhook(first).verify(body, headers, json_parse=False)
 
 
 def test_paused_and_filtered_events_send_nothing(api, owner, receiver, settle):

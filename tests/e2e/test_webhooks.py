@@ -143,3 +143,23 @@ def test_deliveries_pending_when_the_server_stops_are_sent_once_it_is_back(tmp_p
         assert ids == made
     finally:
         server.stop()
+
+
+def test_one_accounts_hanging_receiver_does_not_hold_up_anothers(fast, receiver):
+    hanging = Receiver()
+    try:
+        hanging.pause = 8.0
+        slow, quick = fast.account(), fast.account()
+        for owner, to in ((slow, hanging), (quick, receiver)):
+            headers = {"X-Master-Key": owner.key, **JSON}
+            assert fast.request("PUT", "/v3/w", headers, {"url": to.url}).status == 200
+        for n in range(3):
+            fast.create_bin(slow, {"n": n})
+        wait(lambda: len(hanging.got) >= 3, seconds=10)  # all three sends in flight at once
+        started = time.monotonic()
+        made = fast.create_bin(quick, {"quick": True})
+        wait(lambda: len(receiver.got) >= 1, seconds=10)
+        assert receiver.got and json.loads(receiver.got[0][2])["id"] == made
+        assert time.monotonic() - started < hanging.pause  # not behind the hanging sends
+    finally:
+        hanging.close()

@@ -104,12 +104,19 @@ def test_private_and_metadata_addresses_are_refused_before_anything_is_sent(url)
         ("https://user:pass@example.com/hook", "without a user name"),
         ("https:///hook", "must name a host"),
         ("https://example.com:99999/", "not a valid URL"),
-        ("https://no-such-host.invalid/", "does not resolve"),
+        ("https://exa mple.com/", "not a host name"),
+        ("https://%31%32%37.0.0.1/", "not a host name"),
     ],
 )
 def test_urls_that_are_not_https_to_a_host_are_refused(url, reason):
     with pytest.raises(sending.Refused, match=reason):
         sending.post(url, b"{}", {})
+
+
+def test_a_name_that_does_not_resolve_is_a_failed_attempt_not_a_refusal():
+    attempt = sending.post("https://no-such-host.invalid/", b"{}", {})
+    assert not attempt.delivered and attempt.status is None
+    assert attempt.error == "no answer: the host 'no-such-host.invalid' does not resolve"
 
 
 def test_a_redirect_is_not_followed(receiver):

@@ -104,7 +104,7 @@ def send(storage: Storage, account_id: str, delivery_id: str, now: float | None 
     if settings is None or settings.paused:
         why = "the webhook was reset" if settings is None else "paused: not sent"
         storage.webhooks.record_attempt(
-            msgspec.structs.replace(delivery, state=DEAD, last_error=why)
+            msgspec.structs.replace(delivery, state=DEAD, last_error=why, next_attempt_at=None)
         )
         return Sent(True)
     at = time.time() if now is None else now

@@ -66,7 +66,7 @@ def parse_settings(content_type: str | None, body: bytes, allow_private: bool) -
     if not isinstance(url, str) or not isinstance(paused, bool) or not isinstance(events, list):
         raise InvalidRequest(SHAPE)
     if not events or not all(e in bodies.EVENTS for e in events) or len(set(events)) != len(events):
-        raise InvalidRequest("events must be one or more of create, update, delete")
+        raise InvalidRequest("events must be one or more of create, update, delete, each once")
     if len(url) > MAX_URL:
         raise InvalidRequest(f"The webhook URL cannot be above {MAX_URL} characters")
     try:
@@ -140,11 +140,12 @@ class WebhookService:
     def _rotate(self, settings: WebhookSettings) -> Rotated:
         now = clock.epoch()
         retires = now + 3600 * self.settings.webhook_secret_grace_hours
-        kept = tuple(
-            msgspec.structs.replace(s, retires_at=s.retires_at or retires)
-            for s in settings.secrets
-            if s.retires_at is None or s.retires_at > now
+        # The secret that signed until now signs beside the new one for the grace period; an
+        # older one stops now (one previous secret at most: a rotation after a leak ends it).
+        current = [s for s in settings.secrets if s.retires_at is None][:1] or list(
+            settings.secrets[:1]
         )
+        kept = tuple(msgspec.structs.replace(s, retires_at=retires) for s in current)
         secret = signing.new_secret()
         rotated = msgspec.structs.replace(
             settings, secrets=(WebhookSecret(secret, now_iso()), *kept), updated_at=now_iso()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -34,6 +35,15 @@ class Refused(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class Unresolved(Exception):
+    """The host's name did not resolve (now): the attempt failed, and is tried again."""
+
+
+HOST = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
+)
 
 
 class Attempt(msgspec.Struct, frozen=True):
@@ -75,6 +85,12 @@ def check_url(url: str, allow_private: bool) -> urllib.parse.SplitResult:
         raise Refused("the URL must be https" if not allow_private else "the URL must be http(s)")
     if not parts.hostname or parts.username is not None or parts.password is not None:
         raise Refused("the URL must name a host, without a user name or password")
+    host = parts.hostname
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        if len(host) > 253 or not HOST.fullmatch(host):
+            raise Refused("the URL's host is not a host name or an IP address") from None
     if port == 0:
         raise Refused("the URL's port must be 1 to 65535")
     return parts
@@ -84,11 +100,11 @@ def resolve(host: str, port: int, allow_private: bool) -> str:
     """The one address to connect to: every address the name resolves to must be allowed."""
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        raise Refused(f"the host {host!r} does not resolve") from None
+    except (socket.gaierror, UnicodeError):  # perhaps for now: a failed attempt, tried again
+        raise Unresolved(f"the host {host!r} does not resolve") from None
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in found]
     if not addresses:
-        raise Refused(f"the host {host!r} does not resolve")
+        raise Unresolved(f"the host {host!r} does not resolve")
     if not allow_private:
         for address in addresses:
             if forbidden(address):
@@ -125,9 +141,12 @@ def post(
     port = parts.port or (443 if tls else 80)
     host = parts.hostname
     assert host is not None
-    address = resolve(host, port, allow_private)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     started = time.monotonic()
+    try:
+        address = resolve(host, port, allow_private)
+    except Unresolved as unresolved:
+        return Attempt(None, int((time.monotonic() - started) * 1000), f"no answer: {unresolved}")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     connection = _Pinned(host, port, address, tls, timeout)
     try:
         sent = {
