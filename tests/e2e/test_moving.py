@@ -39,6 +39,20 @@ def openbin(*args: str, cwd: Path, timeout: float = 240) -> subprocess.Completed
     )
 
 
+def export(server, account, out: Path, cwd: Path) -> subprocess.CompletedProcess:
+    """``openbin export`` through the running server that holds the data dir."""
+    return openbin(
+        "export",
+        "--account",
+        account.account_id,
+        "--out",
+        str(out),
+        "--data-dir",
+        str(server.data_dir),
+        cwd=cwd,
+    )
+
+
 def summary_of(done: subprocess.CompletedProcess) -> dict:
     lines = done.stdout.strip().splitlines()
     assert lines, done.stderr
@@ -258,16 +272,7 @@ def test_export_then_import_gives_the_same_account(source, tmp_path):
     assert key_made.status == 200, key_made.body
     # through the running server that holds the data dir
     out = tmp_path / "archive"
-    exported = openbin(
-        "export",
-        "--account",
-        account.account_id,
-        "--out",
-        str(out),
-        "--data-dir",
-        str(server.data_dir),
-        cwd=tmp_path,
-    )
+    exported = export(server, account, out, tmp_path)
     assert exported.returncode == 0, exported.stderr
     counts = json.loads(exported.stdout)
     assert counts["bins"] == 51 and counts["accessKeys"] == 1
@@ -333,16 +338,7 @@ def test_bad_input_is_a_clear_error_and_nothing_is_written(source, tmp_path):
         assert not target_dir.exists()  # no account, no data dir
 
     out = tmp_path / "archive"
-    exported = openbin(
-        "export",
-        "--account",
-        account.account_id,
-        "--out",
-        str(out),
-        "--data-dir",
-        str(server.data_dir),
-        cwd=tmp_path,
-    )
+    exported = export(server, account, out, tmp_path)
     assert exported.returncode == 0, exported.stderr
     record = next((out / "records").iterdir())
     record.write_bytes(record.read_bytes().replace(b"1", b"2", 1))
@@ -450,16 +446,7 @@ def test_a_forged_archive_is_refused_before_anything_is_written(source, tmp_path
 
     server, api, account, _ = source
     out = tmp_path / "archive"
-    exported = openbin(
-        "export",
-        "--account",
-        account.account_id,
-        "--out",
-        str(out),
-        "--data-dir",
-        str(server.data_dir),
-        cwd=tmp_path,
-    )
+    exported = export(server, account, out, tmp_path)
     assert exported.returncode == 0, exported.stderr
     lines = (out / "bins.jsonl").read_bytes().splitlines(keepends=True)
     forged = b"".join([*lines, lines[0]])  # a bin twice, its checksum made to match

@@ -148,31 +148,33 @@ class Importer:
                 setattr(s, counter, getattr(s, counter) + 1)
         self.save()
 
-    def schema_doc(self, doc: dict) -> None:
-        key = f"schemaDoc:{doc['id']}"
+    def _item(self, kind: str, row: dict, op: str, counter: str, **args) -> None:
+        """One schema doc or collection, unless an earlier run did it."""
+        key = f"{kind}:{row['id']}"
         if key in self.state.done:
             return
-        args = {
-            "account_id": self.state.account_id,
-            "schema_doc_id": doc["id"],
-            "name": doc["name"],
-            "schema": doc["schema"],
-            "created_at": doc["createdAt"],
-        }
-        self._record(key, self.call("import.schema-doc", args), "schema_docs")
+        sent = {"account_id": self.state.account_id, "name": row["name"], **args}
+        self._record(key, self.call(op, {**sent, "created_at": row["createdAt"]}), counter)
+
+    def schema_doc(self, doc: dict) -> None:
+        self._item(
+            "schemaDoc",
+            doc,
+            "import.schema-doc",
+            "schema_docs",
+            schema_doc_id=doc["id"],
+            schema=doc["schema"],
+        )
 
     def collection(self, row: dict) -> None:
-        key = f"collection:{row['id']}"
-        if key in self.state.done:
-            return
-        args = {
-            "account_id": self.state.account_id,
-            "collection_id": row["id"],
-            "name": row["name"],
-            "created_at": row["createdAt"],
-            "schema_doc_id": row.get("schemaDocId"),
-        }
-        self._record(key, self.call("import.collection", args), "collections")
+        self._item(
+            "collection",
+            row,
+            "import.collection",
+            "collections",
+            collection_id=row["id"],
+            schema_doc_id=row.get("schemaDocId"),
+        )
 
     def bin(self, row: dict, records: Iterator[tuple[bytes | Path, str]]) -> None:
         """``row``: {"id", "private", "name", "collectionId", "createdAt"}; ``records``: each
