@@ -1,7 +1,8 @@
 """Webhooks: an account's settings (one item: URL, events, paused, signing secrets) and its
-deliveries (one item each, kept 7 days: the event, attempts, state; the body inline, or as an
-object under ``webhooks/`` when too large for the item), and the queue that carries a delivery
-to the sender (a message naming it)."""
+deliveries, kept 7 days: one small item each (the event, attempts, state), updated at every
+attempt, and its body in an item of its own (``~body#<id>``, after every delivery ID in the
+table's order), or as an object under ``webhooks/`` when too large for an item, written once;
+and the queue that carries a delivery to the sender (a message naming it)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from openbin.models import Delivery, WebhookSecret, WebhookSettings
 from openbin.storage.dynamo import b, flag, get_n, n, opt_s, s
 from openbin.storage.records import compress, decompress
 
-INLINE_BODY = 300_000  # compressed bytes a delivery item holds (DynamoDB's items: 400 KB)
+INLINE_BODY = 300_000  # compressed bytes a body item holds (DynamoDB's items: 400 KB)
+BODY = "~body#"  # a body item's deliveryId prefix: "~" sorts after every hex ID
 KEPT_DAYS = 7
 
 
@@ -107,6 +109,18 @@ class WebhookRepository:
     def add_delivery(self, delivery: Delivery, body: bytes) -> bool:
         """Keep a new delivery and its body; False: it was made already (a retried batch)."""
         packed = compress(body)
+        holder = {
+            **self._key(delivery.account_id, BODY + delivery.delivery_id),
+            "expiresAt": n(delivery.expires_at),
+        }
+        if len(packed) <= INLINE_BODY:
+            holder["body"] = b(packed)
+        else:
+            key = f"webhooks/{delivery.account_id}/{delivery.delivery_id}.json.zst"
+            self._s3().put_object(Bucket=self._bucket, Key=key, Body=packed)
+            holder["bodyKey"] = s(key)
+        # the body first: a delivery item never names a body that is not there
+        self._db.put_item(TableName=self.deliveries_table, Item=holder)
         item = {
             **self._key(delivery.account_id, delivery.delivery_id),
             "event": s(delivery.event),
@@ -116,12 +130,6 @@ class WebhookRepository:
             "attempts": n(delivery.attempts),
             "expiresAt": n(delivery.expires_at),
         }
-        if len(packed) <= INLINE_BODY:
-            item["body"] = b(packed)
-        else:
-            key = f"webhooks/{delivery.account_id}/{delivery.delivery_id}.json.zst"
-            self._s3().put_object(Bucket=self._bucket, Key=key, Body=packed)
-            item["bodyKey"] = s(key)
         from botocore.exceptions import ClientError
 
         try:
@@ -166,10 +174,17 @@ class WebhookRepository:
             return None
         if not body:
             return self._delivery(item), b""
-        if "body" in item:
-            packed = item["body"]["B"]
+        holder = self._db.get_item(
+            TableName=self.deliveries_table,
+            Key=self._key(account_id, BODY + delivery_id),
+            ConsistentRead=True,
+        ).get("Item")
+        if not holder:  # expired with its delivery's: nothing left to send
+            return None
+        if "body" in holder:
+            packed = holder["body"]["B"]
         else:
-            got = self._s3().get_object(Bucket=self._bucket, Key=item["bodyKey"]["S"])
+            got = self._s3().get_object(Bucket=self._bucket, Key=holder["bodyKey"]["S"])
             packed = got["Body"].read()
         return self._delivery(item), decompress(packed)
 
@@ -177,8 +192,8 @@ class WebhookRepository:
         """The account's latest deliveries, newest first (IDs start with their second)."""
         items = self._db.query(
             TableName=self.deliveries_table,
-            KeyConditionExpression="accountId = :a",
-            ExpressionAttributeValues={":a": s(account_id)},
+            KeyConditionExpression="accountId = :a AND deliveryId < :bodies",
+            ExpressionAttributeValues={":a": s(account_id), ":bodies": s(BODY)},
             ProjectionExpression=(
                 "accountId, deliveryId, event, binId, createdAt, #state, attempts, expiresAt, "
                 "lastStatus, lastLatencyMs, lastError, nextAttemptAt"
