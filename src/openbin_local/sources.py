@@ -159,7 +159,7 @@ class EventSources:
         records = streams.take(mapping.source, mapping.batch)
         if not records:
             return False
-        for _ in range(1 + mapping.retries):
+        for attempt in range(1 + mapping.retries):
             failed = self._invoke(mapping.function, {"Records": records}, "SequenceNumber")
             if failed is None:
                 return True
@@ -167,6 +167,8 @@ class EventSources:
                 (i for i, r in enumerate(records) if r["dynamodb"]["SequenceNumber"] in failed), 0
             )
             records = records[first:]
+            if self._stop.wait(min(0.05 * (attempt + 1), 1.0)):  # a pause, as Lambda's backoff
+                break
         self._give_up(mapping, records)
         return True
 

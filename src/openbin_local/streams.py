@@ -105,7 +105,10 @@ def after(captured: list, tables, item_at, as_json) -> None:
                 data["NewImage"] = new
             if old is not None:
                 data["OldImage"] = old
-            LISTENING[physical].append(
+            queue = LISTENING.get(physical)
+            if queue is None:  # no longer read
+                continue
+            queue.append(
                 {
                     "eventID": uuid.uuid4().hex,
                     "eventName": name,

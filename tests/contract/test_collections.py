@@ -283,3 +283,18 @@ def test_only_the_owner_files_a_public_bin_into_a_collection(api, owner, other):
             },
         )
     assert "collectionId" not in api.get(f"/v3/b/{bin_id}").json()["metadata"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("PUT", "/v3/c/uncategorized/meta/name", {"X-Collection-Name": "x"}),
+        ("PUT", "/v3/c/uncategorized/schemadoc/add", {"X-Schema-Doc-Id": "0" * 24}),
+        ("PUT", "/v3/c/uncategorized/schemadoc/remove", {}),
+    ],
+)
+def test_uncategorized_is_not_a_collection_to_change(api, owner, method, path, headers):
+    """It names the bins in no collection in a listing only (found by a review: these routes
+    answered 500 after the pipeline refactor)."""
+    reply = api.request(method, path, {"X-Master-Key": owner.key, **headers})
+    assert (reply.status, reply.message) == (400, "Invalid Collection Id provided")

@@ -143,6 +143,34 @@ def test_only_the_first_few_kb_of_an_answer_are_read(receiver):
     assert time.monotonic() - started < 5
 
 
+def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_deadline():
+    import socket as sockets
+
+    listener = sockets.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+
+    def drip():
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        try:
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 100:
+                conn.sendall(bytes([byte]))
+                time.sleep(0.2)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    threading.Thread(target=drip, daemon=True).start()
+    started = time.monotonic()
+    attempt = sending.post(f"http://127.0.0.1:{port}/", b"{}", {}, allow_private=True, timeout=1)
+    assert not attempt.delivered
+    assert time.monotonic() - started < 3  # each byte came within the socket's timeout
+    listener.close()
+
+
 def test_nothing_listening_is_a_failed_attempt():
     attempt = sending.post("http://127.0.0.1:9/", b"{}", {}, allow_private=True, timeout=1)
     assert not attempt.delivered and attempt.status is None

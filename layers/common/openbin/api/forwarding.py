@@ -89,11 +89,18 @@ def forward(event: dict) -> dict | None:
     from openbin import aws
 
     try:
+        # as Lambda measures it: UTF-8, compact (what API Gateway would have sent fits)
+        data = json.dumps(sent, ensure_ascii=False, separators=(",", ":")).encode()
         answer = aws.lambda_().invoke(
-            FunctionName=alias, InvocationType="RequestResponse", Payload=json.dumps(sent)
+            FunctionName=alias, InvocationType="RequestResponse", Payload=data
         )
         payload = json.loads(answer["Payload"].read())
-    except (BotoCoreError, ClientError, ValueError):
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if code == "RequestEntityTooLargeException":
+            return _answer(413, "Request Entity Too Large")
+        return _answer(503, UNAVAILABLE)
+    except (BotoCoreError, ValueError):
         return _answer(503, UNAVAILABLE)
     if answer.get("FunctionError") or not isinstance(payload, dict):
         return _answer(500, INTERNAL)

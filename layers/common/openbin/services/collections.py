@@ -48,9 +48,16 @@ class CollectionChecks(MasterChecks):
     bins are every account's)."""
 
     def __init__(
-        self, storage: Storage, credentials: Credentials, collection_id: str, wanted: Wanted
+        self,
+        storage: Storage,
+        credentials: Credentials,
+        collection_id: str,
+        wanted: Wanted,
+        listing: bool = False,
     ) -> None:
-        self.uncategorized = collection_id == UNCATEGORIZED
+        """``listing``: the bins listing, where ``uncategorized`` names the bins in none (any
+        other route refuses it as an ID)."""
+        self.uncategorized = listing and collection_id == UNCATEGORIZED
         if not self.uncategorized and ids.is_id(collection_id):
             wanted = Wanted(
                 bin_id=wanted.bin_id,
@@ -124,7 +131,7 @@ class CollectionService:
         longer in the listing (deleted or moved) continues from the second its ID was made,
         at the end that repeats bins rather than skips them."""
         wanted = Wanted(bin_id=last_bin_id if ids.is_id(last_bin_id) else None)
-        checks = CollectionChecks(self.storage, credentials, collection_id, wanted)
+        checks = CollectionChecks(self.storage, credentials, collection_id, wanted, listing=True)
         ascending: list[bool] = []
 
         def check_headers() -> None:

@@ -49,7 +49,9 @@ def dispatch(storage: Storage, records: list[dict]) -> list[str]:
             _dispatch_one(storage, record, settings)
         except FAILURES as error:
             logger.warning("webhook dispatch failed", extra={"error": type(error).__name__})
+            # the stream hands over this record and every later one again: stop here
             failed.append(str(record.get("dynamodb", {}).get("SequenceNumber", "")))
+            break
     return failed
 
 
@@ -82,8 +84,11 @@ def _dispatch_one(storage: Storage, record: dict, cache: dict) -> None:
         attempts=0,
         expires_at=clock.epoch() + KEPT_SECONDS,
     )
-    storage.webhooks.add_delivery(delivery, body)
-    storage.webhooks.enqueue(owner, made)  # again too, if a retried batch made it already
+    if not storage.webhooks.add_delivery(delivery, body):  # a batch handed over again
+        found = storage.webhooks.get_delivery(owner, made, body=False)
+        if found is None or found[0].state != PENDING or found[0].attempts > 0:
+            return  # queued, and tried, already
+    storage.webhooks.enqueue(owner, made)
 
 
 class Sent(msgspec.Struct, frozen=True):

@@ -182,6 +182,8 @@ class WebhookService:
         return RETRY.run(checks, lambda: self._retry(found[0]))
 
     def _retry(self, delivery: Delivery) -> Delivery:
+        if delivery.state == "pending" and delivery.attempts == 0:
+            return delivery  # queued and not tried yet: it goes anyway
         again = msgspec.structs.replace(
             delivery, state="pending", next_attempt_at=None, last_error=None
         )

@@ -43,9 +43,12 @@ def change_of(record: dict) -> Change | None:
         return Change(bodies.DELETE, gone, versions_removed=gone.latest_version)
     if name == "MODIFY" and new and old:
         after, before = _bin(new), _bin(old)
+        # A write of the record changes the revision (a rename, a privacy change or a move does
+        # not), even with the same record; a delete of the history lowers the version (with no
+        # history there is nothing to delete, and nothing is written).
         if after.latest_version > before.latest_version:
             return Change(bodies.UPDATE, after, versioned=True)
-        if after.latest_version == before.latest_version and after.record != before.record:
+        if after.revision != before.revision and after.latest_version == before.latest_version:
             return Change(bodies.UPDATE, after, versioned=False)
     return None
 

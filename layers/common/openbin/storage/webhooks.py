@@ -250,13 +250,20 @@ class WebhookRepository:
                 sets.append(f"{name} = {attr}")
                 values[attr] = value
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        self._db.update_item(
-            TableName=self.deliveries_table,
-            Key=self._key(delivery.account_id, delivery.delivery_id),
-            UpdateExpression=expression,
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues=values,
-        )
+        from botocore.exceptions import ClientError
+
+        try:
+            self._db.update_item(
+                TableName=self.deliveries_table,
+                Key=self._key(delivery.account_id, delivery.delivery_id),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(deliveryId)",  # not one TTL removed
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
     # -- the queue ------------------------------------------------------------------------
     def queue_url(self) -> str:

@@ -18,6 +18,7 @@ import ipaddress
 import re
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
 
@@ -66,6 +67,7 @@ def forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
             return True
     return (
         address in METADATA
+        or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local)
         or not address.is_global
         or address.is_multicast
         or address.is_reserved
@@ -117,6 +119,8 @@ class _Pinned(http.client.HTTPConnection):
     header, and TLS's server name and certificate check)."""
 
     def __init__(self, host: str, port: int, address: str, tls: bool, timeout: float) -> None:
+        if tls:  # the Host header names the port only when it is not the scheme's
+            self.default_port = 443
         super().__init__(host, port, timeout=timeout)
         self._address, self._tls = address, tls
 
@@ -126,6 +130,15 @@ class _Pinned(http.client.HTTPConnection):
             context = ssl.create_default_context()
             sock = context.wrap_socket(sock, server_hostname=self.host)
         self.sock = sock
+
+
+def _cut(connection: http.client.HTTPConnection) -> None:
+    sock = connection.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def post(
@@ -148,6 +161,11 @@ def post(
         return Attempt(None, int((time.monotonic() - started) * 1000), f"no answer: {unresolved}")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     connection = _Pinned(host, port, address, tls, timeout)
+    # ``timeout`` bounds each socket operation; this bounds the whole attempt: a receiver that
+    # answers a byte at a time is cut off at the deadline all the same
+    deadline = threading.Timer(timeout, _cut, (connection,))
+    deadline.daemon = True
+    deadline.start()
     try:
         sent = {
             "Content-Type": "application/json",
@@ -162,6 +180,7 @@ def post(
         took = int((time.monotonic() - started) * 1000)
         return Attempt(None, took, f"no answer: {type(error).__name__}")
     finally:
+        deadline.cancel()
         connection.close()
     took = int((time.monotonic() - started) * 1000)
     if took > timeout * 1000:
