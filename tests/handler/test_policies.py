@@ -207,6 +207,11 @@ def webhooks(api, monkeypatch, names: dict) -> list:
         api.invocations[:] = [function]
         return Reply(200, {}, b"")
 
+    def created():
+        reply = api.post("/v3/b", large, key)
+        made["bin"] = reply.json()["metadata"]["id"]
+        return reply
+
     def delivered():
         listed = api.get("/v3/w/deliveries", key)
         made["delivery"] = listed.json()[0]["id"]
@@ -225,7 +230,12 @@ def webhooks(api, monkeypatch, names: dict) -> list:
         ),
         ("WebhooksFunction", lambda: api.get("/v3/w", key)),
         ("WebhooksFunction", lambda: api.post("/v3/w/secret", None, key)),
-        ("CreateBinFunction", lambda: api.post("/v3/b", large, key)),
+        ("CreateBinFunction", created),
+        # replaced before the change is read: the create's record is a noncurrent version
+        (
+            "UpdateBinFunction",
+            lambda: api.request("PUT", f"/v3/b/{made['bin']}", {**key, **JSON}, large),
+        ),
         ("WebhookDispatcherFunction", lambda: pumped("WebhookDispatcherFunction", dispatching)),
         ("WebhookSenderFunction", lambda: pumped("WebhookSenderFunction", sending)),
         ("WebhooksFunction", delivered),

@@ -329,6 +329,10 @@ def test_object_access_is_limited_to_the_records_and_logs_prefixes(template):
                     assert name == "UsageFunction", name
                     assert resource == {"Fn::GetAtt": ["RecordsBucket", "Arn"]}, name
                     assert statement["Condition"] == {"StringLike": {"s3:prefix": ["logs/*"]}}
+                elif actions == ["s3:ListBucketVersions"]:  # a replaced record's kept version
+                    assert name == "WebhookDispatcherFunction", name
+                    assert resource == {"Fn::GetAtt": ["RecordsBucket", "Arn"]}, name
+                    assert statement["Condition"] == {"StringLike": {"s3:prefix": ["records/*"]}}
                 elif resource == logs:
                     assert name in ("UsageFunction", "UsageLogWriterFunction"), name
                 elif resource == webhooks:

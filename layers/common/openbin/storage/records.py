@@ -44,6 +44,9 @@ def decompress(packed: bytes) -> bytes:
     return decompressor.decompress(packed)
 
 
+MISSING = ("NoSuchKey", "404")  # a GetObject of a key that is not there (no longer)
+
+
 class RecordStore(ObjectStore):
     def __init__(self, s3_client, bucket: str, inline_limit: int) -> None:
         super().__init__(s3_client, bucket)  # a read of an inline record never loads S3
@@ -64,6 +67,27 @@ class RecordStore(ObjectStore):
         if ref.inline is not None:
             return decompress(ref.inline)
         body = self._s3.get_object(Bucket=self._bucket, Key=ref.s3_key)["Body"]
+        return decompress(body.read())
+
+    def load_kept(self, ref: RecordRef) -> bytes:
+        """The record, even if a later write has removed its object since: the bucket is
+        versioned, so a removed object is kept as a noncurrent version (for 35 days). For a
+        reader behind the writes (the webhooks' stream); only a missing key is looked for so
+        (to a reader that may not list the bucket, S3 says AccessDenied for one)."""
+        try:
+            return self.load(ref)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if ref.s3_key is None or code not in (*MISSING, "AccessDenied"):
+                raise
+        listed = self._s3.list_object_versions(Bucket=self._bucket, Prefix=ref.s3_key)
+        kept = [v for v in listed.get("Versions", []) if v["Key"] == ref.s3_key]
+        if not kept:
+            raise KeyError(ref.s3_key)
+        newest = max(kept, key=lambda v: v["LastModified"])
+        body = self._s3.get_object(
+            Bucket=self._bucket, Key=ref.s3_key, VersionId=newest["VersionId"]
+        )["Body"]
         return decompress(body.read())
 
     def discard(self, ref: RecordRef) -> None:
