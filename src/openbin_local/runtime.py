@@ -377,10 +377,20 @@ def _invoke(params: dict) -> dict:
             },
             "Invoke",
         )
-    if params.get("InvocationType", "RequestResponse") != "RequestResponse":
-        raise NotImplementedError("only synchronous invocations are served locally")
+    kind = params.get("InvocationType", "RequestResponse")
     raw = params.get("Payload", b"{}")
     event = json.loads(raw.read() if hasattr(raw, "read") else raw)
+    if kind == "DryRun":  # Lambda checks the caller may invoke, and runs nothing
+        return {"StatusCode": 204, "Payload": StreamingBody(io.BytesIO(b""), 0)}
+    if kind == "Event":  # queued: Lambda answers 202 at once and runs it later
+        if payload_size(event) > ASYNC_EVENT_LIMIT:
+            raise ClientError(
+                {"Error": {"Code": "RequestEntityTooLargeException", "Message": name}}, "Invoke"
+            )
+        threading.Thread(
+            target=_run_queued, args=(runner, name, event), name="openbin-event", daemon=True
+        ).start()
+        return {"StatusCode": 202, "Payload": StreamingBody(io.BytesIO(b""), 0)}
     answer: dict = {"StatusCode": 200, "ExecutedVersion": "1"}
     try:
         result = runner.invoke(name, event)
@@ -398,3 +408,18 @@ def _invoke(params: dict) -> dict:
     data = json.dumps(result).encode("utf-8")
     answer["Payload"] = StreamingBody(io.BytesIO(data), len(data))
     return answer
+
+
+def _run_queued(runner: FunctionRunner, name: str, event: dict) -> None:
+    """An asynchronous invocation: retried and sent to its on-failure destination as the
+    function's EventInvokeConfig says, as Lambda does (at once here)."""
+    retries, queue = runner.template.async_config(name)
+    failure: Exception | None = None
+    for _ in range(1 + retries):
+        try:
+            runner.invoke(name, event, synchronous=False)
+            return
+        except Exception as error:  # noqa: BLE001 (the function's failure, as Lambda reports it)
+            failure = error
+    assert failure is not None
+    on_failure(name, event, failure, 1 + retries, queue)

@@ -173,3 +173,31 @@ def test_forwarding_answers_when_the_invoke_fails(monkeypatch, fake, status):
     assert forwarding.forward(event)["statusCode"] == status
     monkeypatch.delenv("FORWARD_TO_READBINFUNCTION")
     assert forwarding.forward(event) is None  # no alias to forward to: the 404 of $default
+
+
+def test_lambdas_invoke_is_served_locally_for_each_invocation_type(handler_api):
+    """The local Invoke (openbin_local.runtime): a dry run runs nothing (204), an asynchronous
+    one is queued (202) and runs, a synchronous one answers; an unknown function is refused."""
+    import time
+
+    import boto3
+
+    from openbin_local.runtime import LOCAL_FUNCTION_ARN
+
+    client = boto3.client("lambda", region_name="us-east-1")
+    arn = LOCAL_FUNCTION_ARN.format(name="UsageLogWriterFunction")
+    event = {"awslogs": {"data": ""}}
+    assert (
+        client.invoke(FunctionName=arn, InvocationType="DryRun", Payload=b"{}")["StatusCode"] == 204
+    )
+    queued = client.invoke(FunctionName=arn, InvocationType="Event", Payload=json.dumps(event))
+    assert queued["StatusCode"] == 202
+    time.sleep(0.2)
+    from openbin_local.events import event_for
+
+    function, sent = event_for(handler_api.template, "GET", "/v3/nothing", [], b"")
+    route = LOCAL_FUNCTION_ARN.format(name=function)
+    answer = client.invoke(FunctionName=route, Payload=json.dumps(sent))
+    assert json.loads(answer["Payload"].read())["statusCode"] == 404
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        client.invoke(FunctionName=LOCAL_FUNCTION_ARN.format(name="Nope"), Payload=b"{}")
